@@ -1,0 +1,1 @@
+//! The browser face of mailvet-core, for the signup-form widget.

@@ -1,0 +1,1 @@
+//! The local mail world, started and stopped for end-to-end tests.
