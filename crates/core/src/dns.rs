@@ -1,1 +1,1 @@
-//! placeholder
+//! Work in progress.

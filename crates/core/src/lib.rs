@@ -7,3 +7,7 @@
 //! See `ARCHITECTURE.md` at the repository root for where each part lives.
 
 pub mod dns;
+pub mod lists;
+pub mod smtp;
+pub mod suggest;
+pub mod syntax;
