@@ -11,3 +11,4 @@ pub mod lists;
 pub mod smtp;
 pub mod suggest;
 pub mod syntax;
+pub mod verdict;
