@@ -6,17 +6,22 @@
 //!
 //! Names come out in presentation form (RFC 1035 §5.1): lowercased ASCII, no trailing dot, the
 //! root as the empty string, and every octet other than a letter, digit, `-` or `_` written as
-//! `\DDD`.
+//! `\DDD`. Where mail for a domain goes is decided in [`route`].
 
 mod error;
 mod message;
 mod name;
 mod query;
+pub mod route;
 
 pub use error::{DnsError, DnsErrorKind};
 pub use message::{Message, Question, RData, Record, Soa, parse_response};
 pub use name::normalize_name;
 pub use query::{base64url, build_query, doh_get_url};
+pub use route::{
+    DnsFailure, Lookup, MailRoute, MxHost, RouteDecision, RouteEvidence, follow_up_queries,
+    mail_route,
+};
 
 use core::fmt;
 

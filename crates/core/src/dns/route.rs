@@ -1,0 +1,796 @@
+//! Where mail for a domain goes, decided from DNS answers (RFC 5321 §5.1, RFC 7505).
+//!
+//! The caller runs the MX query, asks [`follow_up_queries`] whether the A and AAAA queries are
+//! needed (they can run concurrently), and passes every answer to [`mail_route`]:
+//!
+//! ```
+//! use mailvet_core::dns::route::{Lookup, RouteDecision, RouteEvidence, follow_up_queries, mail_route};
+//! use mailvet_core::dns::{Message, RecordType, parse_response};
+//!
+//! /// `resolve` stands for the caller's transport: DoH over `fetch`, or UDP/TCP natively.
+//! fn route(domain: &str, resolve: impl Fn(RecordType) -> Option<Vec<u8>>) -> RouteDecision {
+//!     let read = |rtype| resolve(rtype).and_then(|bytes| parse_response(&bytes).ok());
+//!     let mx = read(RecordType::Mx);
+//!     let Some(mx) = mx else {
+//!         return mail_route(&RouteEvidence::mx_only(domain, Lookup::Failed));
+//!     };
+//!     let follow_up: Vec<Option<Message>> =
+//!         follow_up_queries(domain, &mx).iter().map(|&t| read(t)).collect();
+//!     fn lookup(m: &Option<Message>) -> Lookup<'_> {
+//!         m.as_ref().map_or(Lookup::Failed, Lookup::Answer)
+//!     }
+//!     mail_route(&RouteEvidence {
+//!         domain,
+//!         mx: Lookup::Answer(&mx),
+//!         a: follow_up.first().map(lookup),
+//!         aaaa: follow_up.get(1).map(lookup),
+//!     })
+//! }
+//! ```
+
+use core::fmt;
+
+use super::message::{Message, Question, RData, Record};
+use super::name::normalize_name;
+use super::{Rcode, RecordType};
+
+/// What one DNS query produced.
+#[derive(Clone, Copy, Debug)]
+pub enum Lookup<'a> {
+    /// A response was read, whatever its RCODE.
+    Answer(&'a Message),
+    /// No usable response: the transport failed, timed out, or the bytes were not a DNS message.
+    Failed,
+}
+
+/// The evidence for one domain. `a` and `aaaa` are `None` when those queries were not made; when
+/// only one of them was made, the other address family counts as absent.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteEvidence<'a> {
+    pub domain: &'a str,
+    pub mx: Lookup<'a>,
+    pub a: Option<Lookup<'a>>,
+    pub aaaa: Option<Lookup<'a>>,
+}
+
+impl<'a> RouteEvidence<'a> {
+    /// Evidence from the MX query alone, enough whenever [`follow_up_queries`] asks for nothing.
+    pub fn mx_only(domain: &'a str, mx: Lookup<'a>) -> Self {
+        RouteEvidence {
+            domain,
+            mx,
+            a: None,
+            aaaa: None,
+        }
+    }
+}
+
+/// One host to try, in the order of [`MailRoute::Hosts`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxHost {
+    pub preference: u16,
+    /// A name in presentation form (see [`crate::dns`]).
+    pub host: String,
+    /// True for the implicit MX of RFC 5321 §5.1: the domain itself, from its A/AAAA records.
+    pub implicit: bool,
+}
+
+/// Where mail for a domain goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailRoute {
+    /// Hosts by ascending preference (RFC 5321 §5.1). Hosts of equal preference are ordered by
+    /// name; RFC 5321 §5.1 asks senders to shuffle them, which is up to the caller (the core
+    /// draws no random numbers).
+    Hosts(Vec<MxHost>),
+    /// The domain publishes a null MX: it accepts no mail (RFC 7505 §3).
+    NullMx,
+    /// The domain exists but has no MX and no address records (RFC 5321 §5.1).
+    NoMailServer,
+    /// NXDOMAIN: the domain does not exist (RFC 1035 §4.1.1).
+    DomainNotFound,
+    /// DNS did not give a usable answer, so nothing can be said about the domain.
+    DnsFailure(DnsFailure),
+}
+
+/// Why DNS gave no usable answer. Never a statement that the domain does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DnsFailure {
+    /// The resolver answered with an error RCODE such as SERVFAIL or REFUSED.
+    Rcode(Rcode),
+    /// The TC bit is set: the answer is incomplete (RFC 1035 §4.1.1).
+    Truncated,
+    /// The response echoes a different question than the one asked (RFC 1035 §7.3).
+    WrongQuestion,
+    /// No usable response came back.
+    NoAnswer,
+    /// The MX answer was empty and the A/AAAA answers it calls for were not given.
+    AddressLookupsMissing,
+}
+
+/// A route and how long it may be cached, in seconds. `ttl` is `None` when the evidence may not
+/// be cached: failures, and negative answers without an SOA record (RFC 2308 §5).
+/// RFC 2308 §7.1 lets a caller cache a server failure for up to five minutes if it wishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteDecision {
+    pub route: MailRoute,
+    pub ttl: Option<u32>,
+}
+
+const ADDRESS_TYPES: &[RecordType] = &[RecordType::A, RecordType::Aaaa];
+
+/// The queries to run after the MX answer: A and AAAA of the domain when the MX answer is a
+/// NOERROR with no MX records, for the implicit MX of RFC 5321 §5.1; nothing otherwise.
+pub fn follow_up_queries(domain: &str, mx: &Message) -> &'static [RecordType] {
+    if checked(mx, domain, RecordType::Mx).is_ok()
+        && mx.rcode == Rcode::NoError
+        && mx.answers_for(domain, RecordType::Mx).is_empty()
+    {
+        ADDRESS_TYPES
+    } else {
+        &[]
+    }
+}
+
+/// Decides where mail for `evidence.domain` goes.
+///
+/// The MX answer decides first: NXDOMAIN means the domain does not exist; any other error
+/// RCODE is a DNS failure. MX records give the hosts, unless one of them is a null MX.
+/// Only a NOERROR answer without MX records looks at the A/AAAA answers.
+pub fn mail_route(evidence: &RouteEvidence<'_>) -> RouteDecision {
+    let domain = evidence.domain;
+    let mx = match evidence.mx {
+        Lookup::Answer(m) => m,
+        Lookup::Failed => return failure(DnsFailure::NoAnswer),
+    };
+    if let Err(f) = checked(mx, domain, RecordType::Mx) {
+        return failure(f);
+    }
+    match mx.rcode {
+        // RFC 6604 §3: with a CNAME chain the RCODE speaks of its last name, which is where
+        // mail would go, so a dangling alias also has nowhere to deliver.
+        Rcode::NxDomain => return decision(MailRoute::DomainNotFound, mx.negative_ttl()),
+        Rcode::NoError => {}
+        other => return failure(DnsFailure::Rcode(other)),
+    }
+
+    let records = mx.answers_for(domain, RecordType::Mx);
+    if !records.is_empty() {
+        return explicit_route(&records, mx.min_ttl());
+    }
+
+    // RFC 5321 §5.1: no MX records, so the domain's own address records are the implicit MX.
+    if evidence.a.is_none() && evidence.aaaa.is_none() {
+        return failure(DnsFailure::AddressLookupsMissing);
+    }
+    let mut negative_ttl = mx.negative_ttl();
+    let mut address_ttl: Option<u32> = None;
+    // The first failure is the one reported.
+    let mut failed = None;
+    for (lookup, rtype) in [
+        (evidence.a, RecordType::A),
+        (evidence.aaaa, RecordType::Aaaa),
+    ] {
+        let Some(lookup) = lookup else { continue };
+        let m = match lookup {
+            Lookup::Answer(m) => m,
+            Lookup::Failed => {
+                failed = failed.or(Some(DnsFailure::NoAnswer));
+                continue;
+            }
+        };
+        if let Err(f) = checked(m, domain, rtype) {
+            failed = failed.or(Some(f));
+            continue;
+        }
+        match m.rcode {
+            Rcode::NoError | Rcode::NxDomain => {}
+            other => {
+                failed = failed.or(Some(DnsFailure::Rcode(other)));
+                continue;
+            }
+        }
+        if m.answers_for(domain, rtype).is_empty() {
+            negative_ttl = min_known(negative_ttl, m.negative_ttl());
+        } else {
+            let ttl = m.min_ttl().unwrap_or(0);
+            address_ttl = Some(address_ttl.map_or(ttl, |t| t.min(ttl)));
+        }
+    }
+
+    if let Some(address_ttl) = address_ttl {
+        let host = MxHost {
+            preference: 0,
+            host: normalize_name(domain),
+            implicit: true,
+        };
+        // The route rests on the MX being absent and the address present: both must hold.
+        let ttl = mx.negative_ttl().map(|t| t.min(address_ttl));
+        return decision(MailRoute::Hosts(vec![host]), ttl);
+    }
+    // One address family answering "none" while the other failed proves nothing.
+    if let Some(f) = failed {
+        return failure(f);
+    }
+    decision(MailRoute::NoMailServer, negative_ttl)
+}
+
+fn explicit_route(records: &[&Record], ttl: Option<u32>) -> RouteDecision {
+    let mut hosts: Vec<MxHost> = Vec::with_capacity(records.len());
+    for record in records {
+        if let RData::Mx {
+            preference,
+            exchange,
+        } = &record.data
+        {
+            // RFC 7505 §3: a null MX is the root as exchange, and "a domain that advertises a
+            // null MX MUST NOT advertise any other MX RR". A set that breaks that rule still
+            // states that the domain accepts no mail, and the root is never a host to contact,
+            // so any root exchange makes the route a null MX, whatever its preference.
+            if exchange.is_empty() {
+                return decision(MailRoute::NullMx, ttl);
+            }
+            hosts.push(MxHost {
+                preference: *preference,
+                host: exchange.clone(),
+                implicit: false,
+            });
+        }
+    }
+    hosts.sort_unstable_by(|a, b| (a.preference, &a.host).cmp(&(b.preference, &b.host)));
+    // The same host listed twice is contacted once, at its best preference.
+    let mut unique: Vec<MxHost> = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        if !unique.iter().any(|u| u.host == host.host) {
+            unique.push(host);
+        }
+    }
+    decision(MailRoute::Hosts(unique), ttl)
+}
+
+/// The TC bit and the question come before anything else is believed.
+fn checked(m: &Message, domain: &str, rtype: RecordType) -> Result<(), DnsFailure> {
+    if m.truncated {
+        return Err(DnsFailure::Truncated);
+    }
+    let echoes = |q: &Question| q.rtype == rtype && q.name == normalize_name(domain);
+    // RFC 1035 §7.3: a response whose question differs is not an answer to ours. Some DoH
+    // gateways omit the question; that alone is no reason to reject the answer.
+    match m.questions.as_slice() {
+        [] => Ok(()),
+        [q] if echoes(q) => Ok(()),
+        _ => Err(DnsFailure::WrongQuestion),
+    }
+}
+
+/// The smaller of two TTLs; `None` (do not cache) wins.
+fn min_known(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    Some(a?.min(b?))
+}
+
+fn decision(route: MailRoute, ttl: Option<u32>) -> RouteDecision {
+    RouteDecision { route, ttl }
+}
+
+fn failure(f: DnsFailure) -> RouteDecision {
+    decision(MailRoute::DnsFailure(f), None)
+}
+
+impl MailRoute {
+    /// A stable snake_case code for logs and JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MailRoute::Hosts(_) => "mail_hosts",
+            MailRoute::NullMx => "null_mx",
+            MailRoute::NoMailServer => "no_mail_server",
+            MailRoute::DomainNotFound => "domain_not_found",
+            MailRoute::DnsFailure(_) => "dns_failure",
+        }
+    }
+}
+
+impl fmt::Display for MailRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailRoute::Hosts(hosts) if hosts.iter().any(|h| h.implicit) => {
+                f.write_str("The domain has no MX record; mail goes to the domain's own address.")
+            }
+            MailRoute::Hosts(_) => f.write_str("The domain has mail servers."),
+            MailRoute::NullMx => f.write_str("The domain states that it accepts no email."),
+            MailRoute::NoMailServer => f.write_str("The domain has no mail server."),
+            MailRoute::DomainNotFound => f.write_str("The domain does not exist."),
+            MailRoute::DnsFailure(failure) => fmt::Display::fmt(failure, f),
+        }
+    }
+}
+
+impl DnsFailure {
+    /// A stable snake_case code for logs and JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DnsFailure::Rcode(Rcode::ServFail) => "dns_servfail",
+            DnsFailure::Rcode(Rcode::Refused) => "dns_refused",
+            DnsFailure::Rcode(_) => "dns_error_rcode",
+            DnsFailure::Truncated => "dns_truncated",
+            DnsFailure::WrongQuestion => "dns_wrong_question",
+            DnsFailure::NoAnswer => "dns_no_answer",
+            DnsFailure::AddressLookupsMissing => "dns_address_lookups_missing",
+        }
+    }
+}
+
+impl fmt::Display for DnsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsFailure::Rcode(rcode) => write!(f, "The DNS resolver answered {rcode}."),
+            DnsFailure::Truncated => f.write_str("The DNS answer was cut short."),
+            DnsFailure::WrongQuestion => {
+                f.write_str("The DNS answer was for a different question.")
+            }
+            DnsFailure::NoAnswer => f.write_str("The DNS resolver could not be reached."),
+            DnsFailure::AddressLookupsMissing => {
+                f.write_str("The domain's address records were not looked up.")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+    use crate::dns::{Question, Record, Soa, parse_response};
+
+    const DOMAIN: &str = "example.com";
+
+    fn message(
+        rcode: Rcode,
+        rtype: RecordType,
+        answers: Vec<Record>,
+        soa: Option<(u32, u32)>,
+    ) -> Message {
+        let authorities = soa
+            .map(|(ttl, minimum)| {
+                vec![Record {
+                    name: DOMAIN.into(),
+                    rtype: RecordType::Soa,
+                    ttl,
+                    data: RData::Soa(Soa {
+                        mname: "ns1.example.com".into(),
+                        rname: "hostmaster.example.com".into(),
+                        serial: 1,
+                        refresh: 7200,
+                        retry: 3600,
+                        expire: 1209600,
+                        minimum,
+                    }),
+                }]
+            })
+            .unwrap_or_default();
+        Message {
+            id: 0,
+            rcode,
+            truncated: false,
+            authoritative: false,
+            recursion_available: true,
+            questions: vec![Question {
+                name: DOMAIN.into(),
+                rtype,
+            }],
+            answers,
+            authorities,
+            additionals: Vec::new(),
+        }
+    }
+
+    fn mx(preference: u16, exchange: &str, ttl: u32) -> Record {
+        Record {
+            name: DOMAIN.into(),
+            rtype: RecordType::Mx,
+            ttl,
+            data: RData::Mx {
+                preference,
+                exchange: exchange.into(),
+            },
+        }
+    }
+
+    fn a(ttl: u32) -> Record {
+        Record {
+            name: DOMAIN.into(),
+            rtype: RecordType::A,
+            ttl,
+            data: RData::A(Ipv4Addr::new(192, 0, 2, 25)),
+        }
+    }
+
+    fn aaaa(ttl: u32) -> Record {
+        Record {
+            name: DOMAIN.into(),
+            rtype: RecordType::Aaaa,
+            ttl,
+            data: RData::Aaaa(Ipv6Addr::LOCALHOST),
+        }
+    }
+
+    fn nodata(rtype: RecordType, soa_ttl: u32) -> Message {
+        message(Rcode::NoError, rtype, Vec::new(), Some((soa_ttl, soa_ttl)))
+    }
+
+    fn route_mx(m: &Message) -> RouteDecision {
+        mail_route(&RouteEvidence::mx_only(DOMAIN, Lookup::Answer(m)))
+    }
+
+    fn route_all(m: &Message, a: Option<Lookup<'_>>, aaaa: Option<Lookup<'_>>) -> RouteDecision {
+        mail_route(&RouteEvidence {
+            domain: DOMAIN,
+            mx: Lookup::Answer(m),
+            a,
+            aaaa,
+        })
+    }
+
+    fn host(preference: u16, name: &str) -> MxHost {
+        MxHost {
+            preference,
+            host: name.into(),
+            implicit: false,
+        }
+    }
+
+    #[test]
+    fn hosts_sorted_by_preference_then_name_without_duplicates() {
+        let m = message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![
+                mx(20, "mx3.example.com", 3600),
+                mx(10, "mx2.example.com", 300),
+                mx(10, "mx1.example.com", 3600),
+                mx(30, "mx1.example.com", 3600),
+            ],
+            None,
+        );
+        assert_eq!(follow_up_queries(DOMAIN, &m), &[] as &[RecordType]);
+        let d = route_mx(&m);
+        assert_eq!(
+            d.route,
+            MailRoute::Hosts(vec![
+                host(10, "mx1.example.com"),
+                host(10, "mx2.example.com"),
+                host(20, "mx3.example.com"),
+            ])
+        );
+        assert_eq!(d.ttl, Some(300));
+        assert_eq!(d.route.code(), "mail_hosts");
+    }
+
+    #[test]
+    fn null_mx_in_every_shape_is_null_mx() {
+        // RFC 7505 §3 form: a single MX 0 ".".
+        let m = message(Rcode::NoError, RecordType::Mx, vec![mx(0, "", 86400)], None);
+        assert_eq!(
+            route_mx(&m),
+            RouteDecision {
+                route: MailRoute::NullMx,
+                ttl: Some(86400)
+            }
+        );
+        assert!(
+            follow_up_queries(DOMAIN, &m).is_empty(),
+            "a null MX needs no A/AAAA"
+        );
+        // A root exchange with a non-zero preference is no host either.
+        let m = message(Rcode::NoError, RecordType::Mx, vec![mx(10, "", 600)], None);
+        assert_eq!(route_mx(&m).route, MailRoute::NullMx);
+        // Mixed with real hosts, before or after them (see explicit_route).
+        for answers in [
+            vec![mx(0, "", 600), mx(10, "mx.example.com", 600)],
+            vec![mx(10, "mx.example.com", 600), mx(0, "", 600)],
+        ] {
+            let m = message(Rcode::NoError, RecordType::Mx, answers, None);
+            assert_eq!(route_mx(&m).route, MailRoute::NullMx);
+        }
+    }
+
+    #[test]
+    fn nxdomain_is_domain_not_found_with_negative_ttl() {
+        let m = message(
+            Rcode::NxDomain,
+            RecordType::Mx,
+            Vec::new(),
+            Some((3600, 900)),
+        );
+        assert_eq!(follow_up_queries(DOMAIN, &m), &[] as &[RecordType]);
+        assert_eq!(
+            route_mx(&m),
+            RouteDecision {
+                route: MailRoute::DomainNotFound,
+                ttl: Some(900)
+            }
+        );
+        // RFC 2308 §5: without an SOA the negative answer is not cached.
+        let m = message(Rcode::NxDomain, RecordType::Mx, Vec::new(), None);
+        assert_eq!(
+            route_mx(&m),
+            RouteDecision {
+                route: MailRoute::DomainNotFound,
+                ttl: None
+            }
+        );
+    }
+
+    #[test]
+    fn resolver_errors_are_failures_never_absence() {
+        for rcode in [
+            Rcode::ServFail,
+            Rcode::Refused,
+            Rcode::FormErr,
+            Rcode::NotImp,
+            Rcode::Other(16),
+        ] {
+            let m = message(rcode, RecordType::Mx, Vec::new(), Some((60, 60)));
+            assert!(follow_up_queries(DOMAIN, &m).is_empty());
+            let d = route_mx(&m);
+            assert_eq!(d.route, MailRoute::DnsFailure(DnsFailure::Rcode(rcode)));
+            assert_eq!(d.ttl, None);
+            assert_eq!(d.route.code(), "dns_failure");
+        }
+        let d = mail_route(&RouteEvidence::mx_only(DOMAIN, Lookup::Failed));
+        assert_eq!(d.route, MailRoute::DnsFailure(DnsFailure::NoAnswer));
+    }
+
+    #[test]
+    fn truncated_and_mismatched_answers_are_failures() {
+        let mut m = message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![mx(10, "mx.example.com", 60)],
+            None,
+        );
+        m.truncated = true;
+        assert_eq!(
+            route_mx(&m).route,
+            MailRoute::DnsFailure(DnsFailure::Truncated)
+        );
+        assert!(follow_up_queries(DOMAIN, &nodata_truncated()).is_empty());
+
+        let mut m = message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![mx(10, "mx.example.com", 60)],
+            None,
+        );
+        m.questions[0].name = "example.org".into();
+        assert_eq!(
+            route_mx(&m).route,
+            MailRoute::DnsFailure(DnsFailure::WrongQuestion)
+        );
+        m.questions[0] = Question {
+            name: DOMAIN.into(),
+            rtype: RecordType::A,
+        };
+        assert_eq!(
+            route_mx(&m).route,
+            MailRoute::DnsFailure(DnsFailure::WrongQuestion)
+        );
+        // No question echoed, and the name in another case with a trailing dot: both accepted.
+        m.questions.clear();
+        assert_eq!(
+            route_mx(&m).route,
+            MailRoute::Hosts(vec![host(10, "mx.example.com")])
+        );
+        let m = message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![mx(10, "mx.example.com", 60)],
+            None,
+        );
+        let d = mail_route(&RouteEvidence::mx_only("Example.COM.", Lookup::Answer(&m)));
+        assert_eq!(d.route, MailRoute::Hosts(vec![host(10, "mx.example.com")]));
+    }
+
+    fn nodata_truncated() -> Message {
+        let mut m = nodata(RecordType::Mx, 60);
+        m.truncated = true;
+        m
+    }
+
+    #[test]
+    fn empty_mx_answer_asks_for_addresses() {
+        let m = nodata(RecordType::Mx, 300);
+        assert_eq!(
+            follow_up_queries(DOMAIN, &m),
+            &[RecordType::A, RecordType::Aaaa]
+        );
+        assert_eq!(
+            route_mx(&m).route,
+            MailRoute::DnsFailure(DnsFailure::AddressLookupsMissing)
+        );
+    }
+
+    #[test]
+    fn address_records_make_an_implicit_mx() {
+        let m = nodata(RecordType::Mx, 300);
+        let with_a = message(Rcode::NoError, RecordType::A, vec![a(120)], None);
+        let no_aaaa = nodata(RecordType::Aaaa, 30);
+        let d = route_all(
+            &m,
+            Some(Lookup::Answer(&with_a)),
+            Some(Lookup::Answer(&no_aaaa)),
+        );
+        let implicit = MailRoute::Hosts(vec![MxHost {
+            preference: 0,
+            host: DOMAIN.into(),
+            implicit: true,
+        }]);
+        assert_eq!(
+            d,
+            RouteDecision {
+                route: implicit.clone(),
+                ttl: Some(120)
+            }
+        );
+
+        // AAAA only, A failed: the address that answered is enough.
+        let with_aaaa = message(Rcode::NoError, RecordType::Aaaa, vec![aaaa(600)], None);
+        let d = route_all(&m, Some(Lookup::Failed), Some(Lookup::Answer(&with_aaaa)));
+        assert_eq!(
+            d,
+            RouteDecision {
+                route: implicit.clone(),
+                ttl: Some(300)
+            }
+        );
+
+        // The MX absence without an SOA may not be cached, so neither may the route.
+        let m = message(Rcode::NoError, RecordType::Mx, Vec::new(), None);
+        let d = route_all(&m, Some(Lookup::Answer(&with_a)), None);
+        assert_eq!(
+            d,
+            RouteDecision {
+                route: implicit,
+                ttl: None
+            }
+        );
+    }
+
+    #[test]
+    fn no_mx_and_no_address_is_no_mail_server() {
+        let m = nodata(RecordType::Mx, 300);
+        let no_a = nodata(RecordType::A, 100);
+        let no_aaaa = nodata(RecordType::Aaaa, 200);
+        let d = route_all(
+            &m,
+            Some(Lookup::Answer(&no_a)),
+            Some(Lookup::Answer(&no_aaaa)),
+        );
+        assert_eq!(
+            d,
+            RouteDecision {
+                route: MailRoute::NoMailServer,
+                ttl: Some(100)
+            }
+        );
+        assert_eq!(d.route.code(), "no_mail_server");
+
+        let no_a_without_soa = message(Rcode::NoError, RecordType::A, Vec::new(), None);
+        let d = route_all(
+            &m,
+            Some(Lookup::Answer(&no_a_without_soa)),
+            Some(Lookup::Answer(&no_aaaa)),
+        );
+        assert_eq!(
+            d,
+            RouteDecision {
+                route: MailRoute::NoMailServer,
+                ttl: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_failed_address_lookup_without_addresses_is_a_failure() {
+        let m = nodata(RecordType::Mx, 300);
+        let servfail = message(Rcode::ServFail, RecordType::A, Vec::new(), None);
+        let no_aaaa = nodata(RecordType::Aaaa, 200);
+        let d = route_all(
+            &m,
+            Some(Lookup::Answer(&servfail)),
+            Some(Lookup::Answer(&no_aaaa)),
+        );
+        assert_eq!(
+            d.route,
+            MailRoute::DnsFailure(DnsFailure::Rcode(Rcode::ServFail))
+        );
+        let d = route_all(&m, Some(Lookup::Answer(&no_aaaa)), Some(Lookup::Failed));
+        assert_eq!(d.route, MailRoute::DnsFailure(DnsFailure::WrongQuestion));
+        let no_a = nodata(RecordType::A, 200);
+        let d = route_all(&m, Some(Lookup::Answer(&no_a)), Some(Lookup::Failed));
+        assert_eq!(d.route, MailRoute::DnsFailure(DnsFailure::NoAnswer));
+    }
+
+    #[test]
+    fn mx_behind_a_cname_is_followed() {
+        let mut m = message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![mx(5, "mx.provider.example", 3600)],
+            None,
+        );
+        m.answers[0].name = "mail.provider.example".into();
+        m.answers.insert(
+            0,
+            Record {
+                name: DOMAIN.into(),
+                rtype: RecordType::Cname,
+                ttl: 60,
+                data: RData::Cname("mail.provider.example".into()),
+            },
+        );
+        let d = route_mx(&m);
+        assert_eq!(
+            d,
+            RouteDecision {
+                route: MailRoute::Hosts(vec![host(5, "mx.provider.example")]),
+                ttl: Some(60)
+            }
+        );
+        // MX records for some other name in the answer are not ours.
+        m.answers.remove(0);
+        assert_eq!(
+            follow_up_queries(DOMAIN, &m),
+            &[RecordType::A, RecordType::Aaaa]
+        );
+    }
+
+    #[test]
+    fn decides_from_parsed_wire_answers() {
+        let mut wire = vec![0, 0, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        wire.extend_from_slice(b"\x07example\x03com\x00\x00\x0F\x00\x01");
+        wire.extend_from_slice(b"\xC0\x0C\x00\x0F\x00\x01\x00\x00\x0E\x10\x00\x03\x00\x00\x00");
+        let m = parse_response(&wire).unwrap();
+        assert_eq!(
+            route_mx(&m),
+            RouteDecision {
+                route: MailRoute::NullMx,
+                ttl: Some(3600)
+            }
+        );
+    }
+
+    #[test]
+    fn codes_and_sentences() {
+        let routes = [
+            MailRoute::Hosts(vec![host(1, "mx.example.com")]),
+            MailRoute::NullMx,
+            MailRoute::NoMailServer,
+            MailRoute::DomainNotFound,
+            MailRoute::DnsFailure(DnsFailure::NoAnswer),
+        ];
+        let mut codes: Vec<&str> = routes.iter().map(MailRoute::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), routes.len());
+        for route in &routes {
+            assert!(route.to_string().ends_with('.'));
+        }
+        let failures = [
+            DnsFailure::Rcode(Rcode::ServFail),
+            DnsFailure::Rcode(Rcode::Refused),
+            DnsFailure::Rcode(Rcode::FormErr),
+            DnsFailure::Truncated,
+            DnsFailure::WrongQuestion,
+            DnsFailure::NoAnswer,
+            DnsFailure::AddressLookupsMissing,
+        ];
+        let mut codes: Vec<&str> = failures.iter().map(DnsFailure::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), failures.len());
+        assert_eq!(
+            DnsFailure::Rcode(Rcode::ServFail).to_string(),
+            "The DNS resolver answered SERVFAIL."
+        );
+    }
+}
