@@ -78,9 +78,9 @@ pub struct MxHost {
 /// Where mail for a domain goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailRoute {
-    /// Hosts by ascending preference (RFC 5321 §5.1). Hosts of equal preference are ordered by
-    /// name; RFC 5321 §5.1 asks senders to shuffle them, which is up to the caller (the core
-    /// draws no random numbers).
+    /// Hosts by ascending preference (RFC 5321 §5.1), each once, at most [`MAX_HOSTS`]. Hosts of
+    /// equal preference are ordered by name; RFC 5321 §5.1 asks senders to shuffle them, which is
+    /// up to the caller (the core draws no random numbers).
     Hosts(Vec<MxHost>),
     /// The domain publishes a null MX: it accepts no mail (RFC 7505 §3).
     NullMx,
@@ -117,6 +117,10 @@ pub struct RouteDecision {
 }
 
 const ADDRESS_TYPES: &[RecordType] = &[RecordType::A, RecordType::Aaaa];
+
+/// The most hosts a route lists. Senders try a handful at most before giving up, and the bound
+/// keeps the work on a hostile answer linear.
+pub const MAX_HOSTS: usize = 10;
 
 /// The queries to run after the MX answer: A and AAAA of the domain when the MX answer is a
 /// NOERROR with no MX records, for the implicit MX of RFC 5321 §5.1; nothing otherwise.
@@ -215,7 +219,7 @@ pub fn mail_route(evidence: &RouteEvidence<'_>) -> RouteDecision {
 }
 
 fn explicit_route(records: &[&Record], ttl: Option<u32>) -> RouteDecision {
-    let mut hosts: Vec<MxHost> = Vec::with_capacity(records.len());
+    let mut hosts: Vec<MxHost> = Vec::with_capacity(records.len().min(MAX_HOSTS));
     for record in records {
         if let RData::Mx {
             preference,
@@ -229,22 +233,38 @@ fn explicit_route(records: &[&Record], ttl: Option<u32>) -> RouteDecision {
             if exchange.is_empty() {
                 return decision(MailRoute::NullMx, ttl);
             }
-            hosts.push(MxHost {
-                preference: *preference,
-                host: exchange.clone(),
+            insert_host(&mut hosts, *preference, exchange);
+        }
+    }
+    decision(MailRoute::Hosts(hosts), ttl)
+}
+
+/// Inserts a host into `hosts`, kept sorted by preference then name, holding each host once
+/// (at its best preference) and at most [`MAX_HOSTS`] of them. Linear in `MAX_HOSTS`, so a
+/// hostile answer with thousands of MX records costs little.
+fn insert_host(hosts: &mut Vec<MxHost>, preference: u16, exchange: &str) {
+    if let Some(i) = hosts.iter().position(|h| h.host == exchange) {
+        if hosts[i].preference <= preference {
+            return;
+        }
+        hosts.remove(i);
+    }
+    let key = (preference, exchange);
+    let at = hosts
+        .iter()
+        .position(|h| key < (h.preference, h.host.as_str()))
+        .unwrap_or(hosts.len());
+    if at < MAX_HOSTS {
+        hosts.insert(
+            at,
+            MxHost {
+                preference,
+                host: exchange.to_owned(),
                 implicit: false,
-            });
-        }
+            },
+        );
+        hosts.truncate(MAX_HOSTS);
     }
-    hosts.sort_unstable_by(|a, b| (a.preference, &a.host).cmp(&(b.preference, &b.host)));
-    // The same host listed twice is contacted once, at its best preference.
-    let mut unique: Vec<MxHost> = Vec::with_capacity(hosts.len());
-    for host in hosts {
-        if !unique.iter().any(|u| u.host == host.host) {
-            unique.push(host);
-        }
-    }
-    decision(MailRoute::Hosts(unique), ttl)
 }
 
 /// The TC bit and the question come before anything else is believed.
@@ -463,6 +483,31 @@ mod tests {
         );
         assert_eq!(d.ttl, Some(300));
         assert_eq!(d.route.code(), "mail_hosts");
+    }
+
+    #[test]
+    fn many_mx_records_keep_the_best_hosts() {
+        // 3000 records: preferences 2999 down to 0, every host listed twice.
+        let mut answers = Vec::new();
+        for i in (0..3000u16).rev() {
+            answers.push(mx(i, &format!("mx{i}.example.com"), 60));
+            answers.push(mx(i + 1, &format!("mx{i}.example.com"), 60));
+        }
+        let m = message(Rcode::NoError, RecordType::Mx, answers, None);
+        let MailRoute::Hosts(hosts) = route_mx(&m).route else {
+            panic!()
+        };
+        let expected: Vec<MxHost> = (0..MAX_HOSTS as u16)
+            .map(|i| host(i, &format!("mx{i}.example.com")))
+            .collect();
+        assert_eq!(hosts, expected);
+        // A null MX late in a long set still wins.
+        let mut answers: Vec<Record> = (0..200)
+            .map(|i| mx(i, &format!("mx{i}.example.com"), 60))
+            .collect();
+        answers.push(mx(0, "", 60));
+        let m = message(Rcode::NoError, RecordType::Mx, answers, None);
+        assert_eq!(route_mx(&m).route, MailRoute::NullMx);
     }
 
     #[test]

@@ -259,13 +259,13 @@ fn searchable_text(reply: &Reply) -> String {
     let mut out = String::with_capacity(reply.lines.iter().map(|l| l.len() + 1).sum());
     for line in &reply.lines {
         let mut rest = line.as_str();
-        while let Some(open) = rest.find('<') {
-            let Some(close) = rest[open..].find('>') else {
+        while let Some((before, opened)) = rest.split_once('<') {
+            let Some((_, after)) = opened.split_once('>') else {
                 break;
             };
-            out.push_str(&rest[..open]);
+            out.push_str(before);
             out.push(' ');
-            rest = &rest[open + close + 1..];
+            rest = after;
         }
         out.push_str(rest);
         out.push(' ');
