@@ -150,7 +150,7 @@ pub fn mail_route(evidence: &RouteEvidence<'_>) -> RouteDecision {
         return failure(f);
     }
     match mx.rcode {
-        // RFC 6604 §3: with a CNAME chain the RCODE speaks of its last name, which is where
+        // RFC 6604 §2: with a CNAME chain the RCODE speaks of its last name, which is where
         // mail would go, so a dangling alias also has nowhere to deliver.
         Rcode::NxDomain => return decision(MailRoute::DomainNotFound, mx.negative_ttl()),
         Rcode::NoError => {}

@@ -100,7 +100,7 @@ fn by_text(code: u16, stage: Stage, text: &str) -> Outcome {
                 Outcome::TemporaryFailure
             }
         } else if code == 521 {
-            // RFC 7504 §3: the host accepts no mail at all, from anyone.
+            // RFC 7504 §1: 521 denotes a host that accepts no mail at all, from anyone.
             Outcome::UnknownPermanent
         } else if is_syntax_reply(code) && !refuses_us(text) {
             Outcome::UnknownPermanent
