@@ -45,12 +45,13 @@ now_ms() {
   printf '%s' "${t:0:-3}"
 }
 
-# Whether a TCP or UDP socket of this machine uses the port (as local or remote port: a few
-# false positives only cost another pick).
+# Whether a TCP or UDP socket of this machine has the port as its local port. Sockets in
+# TIME_WAIT (state 06) do not count: the servers bind with SO_REUSEADDR, which ignores them.
 port_in_use() {
   local hex
   printf -v hex '%04X' "$1"
-  grep -qs ":$hex " /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6
+  awk -v port=":$hex" 'substr($2, length($2) - 4) == port && $4 != "06" { found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
 }
 
 # Ports this world has already taken (pick_port runs in a subshell and cannot record them).
