@@ -1,1 +1,505 @@
-//! Work in progress.
+//! Typo suggestions: `jane@gmial.com` → `jane@gmail.com`, `sales@example.cmo` → `sales@example.com`.
+//!
+//! Pure: the caller passes what DNS said about the typed domain, if it asked. The answer is a
+//! [`Suggestion`] whose [`SuggestionKind`] says whether it is only a hint ("did you mean …?")
+//! or a reason against the address ([`ReasonCode::PossibleTypo`]) because DNS says the typed
+//! domain does not exist or receives no mail.
+//!
+//! The rules, in order:
+//! 1. Never suggest away from a known-good domain: the free providers of [`crate::lists`]
+//!    (which include every popular domain below), the user's allowed domains, and
+//!    [`REAL_LOOKALIKES`], real domains that other tools wrongly "corrected".
+//! 2. A popular mailbox domain ([`POPULAR`]) whose first label is within a typing distance of
+//!    the typed first label, and whose suffix equals the typed one or is one edit away from it.
+//!    The distance allowed grows with the length of the popular name: none for names of four
+//!    letters or fewer (`mailw.com` is not `mail.com`), one keyboard-near edit for five or six
+//!    letters, one edit of any kind for longer ones (two would make `bitmail.com` a
+//!    `hotmail.com`); a step more when DNS says the typed domain receives no mail. A typed
+//!    suffix that is a real TLD is only corrected when the name is exactly a popular one of five
+//!    letters or more (`yahoo.co`), or when DNS says the typed domain receives no mail.
+//! 3. Any domain whose TLD is not in the IANA root zone gets the nearest common suffix
+//!    ([`COMMON_SUFFIXES`]) one edit away. A real TLD (`pacific.co`, `name.tv`) is only
+//!    corrected when DNS says the domain receives no mail, and never when it is common itself.
+//! 4. A domain typed without its dot (`gmailcom`) gets the popular domain it spells.
+//!
+//! The distance is Damerau-Levenshtein (optimal string alignment) with typing-aware costs:
+//! inserting, deleting, transposing, or substituting a key next to the intended one on a QWERTY
+//! keyboard (or a vowel for a vowel, or `y`/`z` as on QWERTZ keyboards) cost 2; any other
+//! substitution costs 3. Ties go to the more popular target.
+//!
+//! ```
+//! use mailvet_core::dns::route::MailRoute;
+//! use mailvet_core::lists::Lists;
+//! use mailvet_core::suggest::{SuggestionKind, suggest};
+//!
+//! let lists = Lists::new();
+//! let hint = suggest(&lists, "jane", "gmial.com", None).unwrap();
+//! assert_eq!(hint.address, "jane@gmail.com");
+//! assert_eq!(hint.kind, SuggestionKind::Hint);
+//!
+//! let typo = suggest(&lists, "jane", "pacific.co", Some(&MailRoute::DomainNotFound)).unwrap();
+//! assert_eq!(typo.address, "jane@pacific.com");
+//! assert_eq!(typo.kind, SuggestionKind::PossibleTypo);
+//!
+//! assert_eq!(suggest(&lists, "jane", "pacific.co", None), None);
+//! assert_eq!(suggest(&lists, "jane", "hey.com", None), None);
+//! ```
+
+use crate::dns::route::MailRoute;
+use crate::lists::{self, Lists};
+use crate::verdict::ReasonCode;
+
+/// A suggested correction of the domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The local part as typed, `@`, the suggested domain.
+    pub address: String,
+    /// The suggested domain.
+    pub domain: String,
+    pub kind: SuggestionKind,
+}
+
+impl Suggestion {
+    /// The reason this suggestion adds to the verdict: [`ReasonCode::PossibleTypo`] when DNS
+    /// backs it, none for a hint.
+    pub fn reason(&self) -> Option<ReasonCode> {
+        match self.kind {
+            SuggestionKind::Hint => None,
+            SuggestionKind::PossibleTypo => Some(ReasonCode::PossibleTypo),
+        }
+    }
+}
+
+/// How much a suggestion says about the typed address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuggestionKind {
+    /// The domain looks misspelt, but nothing says it cannot receive mail (DNS was not asked,
+    /// failed, or found a mail server, as typo-squatting domains often have): show it, and do
+    /// not count it against the address.
+    Hint,
+    /// DNS says the typed domain does not exist, publishes a null MX, or has no mail server:
+    /// the address cannot work as typed, and the suggestion says what was probably meant.
+    PossibleTypo,
+}
+
+/// Popular mailbox domains, most used first: the targets of rule 2 and 4. Every one is on the
+/// free-provider list (a unit test checks it), so none is ever suggested away from.
+pub const POPULAR: &[&str] = &[
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "icloud.com",
+    "aol.com",
+    "live.com",
+    "msn.com",
+    "hotmail.co.uk",
+    "yahoo.co.uk",
+    "googlemail.com",
+    "comcast.net",
+    "protonmail.com",
+    "proton.me",
+    "yandex.ru",
+    "mail.ru",
+    "gmx.de",
+    "gmx.net",
+    "gmx.com",
+    "web.de",
+    "hotmail.fr",
+    "orange.fr",
+    "wanadoo.fr",
+    "free.fr",
+    "laposte.net",
+    "yahoo.fr",
+    "libero.it",
+    "t-online.de",
+    "btinternet.com",
+    "sbcglobal.net",
+    "verizon.net",
+    "att.net",
+    "bellsouth.net",
+    "charter.net",
+    "cox.net",
+    "earthlink.net",
+    "ymail.com",
+    "rocketmail.com",
+    "me.com",
+    "mac.com",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "naver.com",
+    "yahoo.co.jp",
+    "yahoo.co.in",
+    "rediffmail.com",
+    "hotmail.it",
+    "hotmail.de",
+    "hotmail.es",
+    "outlook.fr",
+    "outlook.de",
+    "live.co.uk",
+    "live.fr",
+    "yahoo.de",
+    "yahoo.es",
+    "yahoo.it",
+    "yahoo.ca",
+    "yahoo.com.au",
+    "yahoo.com.br",
+    "bigpond.com",
+    "shaw.ca",
+    "rogers.com",
+    "sympatico.ca",
+    "zoho.com",
+    "fastmail.com",
+    "tutanota.com",
+    "yandex.com",
+    "mail.com",
+    "ukr.net",
+    "seznam.cz",
+    "wp.pl",
+    "o2.pl",
+    "interia.pl",
+    "onet.pl",
+    "uol.com.br",
+    "bol.com.br",
+    "terra.com.br",
+    "sky.com",
+    "virginmedia.com",
+    "ntlworld.com",
+    "blueyonder.co.uk",
+    "talktalk.net",
+    "juno.com",
+    "optonline.net",
+];
+
+/// Common domain suffixes, most used first: the targets of rule 3.
+pub const COMMON_SUFFIXES: &[&str] = &[
+    "com", "net", "org", "co.uk", "de", "fr", "it", "es", "ru", "nl", "ca", "com.au", "com.br",
+    "co.jp", "co.in", "edu", "gov", "io", "info", "be", "ch", "at", "se", "pl", "us", "mx", "in",
+    "jp", "br", "au", "dk", "no", "fi", "ie", "pt", "cz", "co.nz", "co.za", "org.uk", "ac.uk",
+];
+
+/// Real domains near a popular one that other suggestion tools "corrected", with where that was
+/// reported. Our rules leave most of them alone anyway; this list keeps it so.
+pub const REAL_LOOKALIKES: &[&str] = &[
+    "comcast.com", // mailcheck/mailcheck#109: Comcast's own domain, not a typo of comcast.net
+    "hotmart.com", // own: a company two edits from hotmail.com
+    "aver.com",    // own: a company one edit from naver.com
+    "mailw.com",   // mailcheck/mailcheck#63, #168; amail/Verimail.js#14
+    "wahoo.com",   // own: a company one edit from yahoo.com
+];
+
+/// The suggestion for `local@domain`, if the domain looks misspelt. `domain` is an A-label
+/// domain as [`crate::lists`] takes it; `route` is what DNS said about it, if it was asked.
+pub fn suggest(
+    lists: &Lists,
+    local: &str,
+    domain: &str,
+    route: Option<&MailRoute>,
+) -> Option<Suggestion> {
+    let domain = domain
+        .strip_suffix('.')
+        .unwrap_or(domain)
+        .to_ascii_lowercase();
+    if lists.is_free_provider(&domain)
+        || lists.is_allowed_domain(&domain)
+        || REAL_LOOKALIKES.contains(&domain.as_str())
+    {
+        return None;
+    }
+    let no_mail = matches!(
+        route,
+        Some(MailRoute::DomainNotFound | MailRoute::NoMailServer | MailRoute::NullMx)
+    );
+    let fixed = popular_domain(&domain, no_mail)
+        .or_else(|| common_suffix(&domain, no_mail))
+        .or_else(|| dotless(&domain))?;
+    Some(Suggestion {
+        address: format!("{local}@{fixed}"),
+        kind: if no_mail {
+            SuggestionKind::PossibleTypo
+        } else {
+            SuggestionKind::Hint
+        },
+        domain: fixed,
+    })
+}
+
+/// Costs, in half-steps so that a far substitution can cost one and a half edits.
+const NEAR: u32 = 2;
+const FAR: u32 = 3;
+/// The cost of replacing a real TLD wholesale: worse than any typing edit rule 2 accepts.
+const ANY_SUFFIX: u32 = 10;
+
+/// Rule 2: the popular domain the typed one most likely meant.
+fn popular_domain(domain: &str, no_mail: bool) -> Option<String> {
+    let (name, suffix) = domain.split_once('.')?;
+    let suffix_is_real = suffix.rsplit('.').next().is_some_and(lists::is_tld);
+    let suffix_is_one_tld = !suffix.contains('.') || COMMON_SUFFIXES.contains(&suffix);
+    let mut best: Option<(Rank, &str)> = None;
+    for (popularity, target) in POPULAR.iter().enumerate() {
+        let Some((t_name, t_suffix)) = target.split_once('.') else {
+            continue;
+        };
+        let distinctive = t_name.len() >= 5;
+        let max_name = match (t_name.len(), no_mail) {
+            (0..=4, _) => 0,
+            (5..=6, false) => NEAR,
+            (5..=6, true) | (_, false) => FAR,
+            (_, true) => 2 * NEAR + 1,
+        };
+        let Some(name_cost) = distance(name, t_name, max_name) else {
+            continue;
+        };
+        let suffix_cost = if suffix == t_suffix {
+            Some(0)
+        } else if !suffix_is_real {
+            distance(suffix, t_suffix, FAR)
+        } else if distinctive && name_cost == 0 && no_mail && suffix_is_one_tld {
+            // The provider's exact name under another TLD, where it receives no mail
+            // (`gmail.fr`): any of the provider's domains will do, the most popular first.
+            Some(ANY_SUFFIX)
+        } else if (name_cost == 0 && distinctive) || no_mail {
+            distance(suffix, t_suffix, NEAR)
+        } else {
+            None
+        };
+        let Some(suffix_cost) = suffix_cost else {
+            continue;
+        };
+        let rank = (name_cost + suffix_cost, popularity);
+        if best.is_none_or(|(b, _)| rank < b) {
+            best = Some((rank, target));
+        }
+    }
+    best.map(|(_, target)| (*target).to_owned())
+}
+
+/// Rule 3: the domain with its suffix replaced by the nearest common one.
+fn common_suffix(domain: &str, no_mail: bool) -> Option<String> {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let real = lists::is_tld(labels.last()?);
+    if real && !no_mail {
+        return None;
+    }
+    // The typed suffix is the last one or two labels; a name must remain before it.
+    let tails: Vec<(String, String)> = (1..=2)
+        .filter(|&k| k < labels.len())
+        .map(|k| {
+            let (name, tail) = labels.split_at(labels.len() - k);
+            (name.join("."), tail.join("."))
+        })
+        .collect();
+    if real
+        && tails
+            .iter()
+            .any(|(_, tail)| COMMON_SUFFIXES.contains(&tail.as_str()))
+    {
+        return None;
+    }
+    let max = if real { NEAR } else { FAR };
+    let mut best: Option<(Rank, String)> = None;
+    for (name, tail) in &tails {
+        for (popularity, common) in COMMON_SUFFIXES.iter().enumerate() {
+            let Some(cost) = distance(tail, common, max) else {
+                continue;
+            };
+            let rank = (cost, popularity);
+            if best.as_ref().is_none_or(|(b, _)| rank < *b) {
+                best = Some((rank, format!("{name}.{common}")));
+            }
+        }
+    }
+    best.map(|(_, fixed)| fixed)
+}
+
+/// Rule 4: `gmailcom` → `gmail.com`.
+fn dotless(domain: &str) -> Option<String> {
+    if domain.contains('.') {
+        return None;
+    }
+    POPULAR
+        .iter()
+        .find(|p| p.replace('.', "") == domain)
+        .map(|p| (*p).to_owned())
+}
+
+/// How good a candidate is, smaller being better: its cost, then its popularity rank.
+type Rank = (u32, usize);
+
+/// Optimal-string-alignment distance with typing-aware substitution costs, if at most `max`.
+fn distance(a: &str, b: &str, max: u32) -> Option<u32> {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let length_gap = u32::try_from(a.len().abs_diff(b.len())).unwrap_or(u32::MAX);
+    if length_gap.saturating_mul(NEAR) > max {
+        return None;
+    }
+    let width = b.len() + 1;
+    // Three rows of the matrix: two back (for transpositions), one back, current.
+    let mut rows = vec![0u32; 3 * width];
+    for (j, cell) in rows[2 * width..].iter_mut().enumerate() {
+        *cell = NEAR * u32::try_from(j).unwrap_or(u32::MAX / 4);
+    }
+    for i in 1..=a.len() {
+        rows.copy_within(width.., 0);
+        let (done, current) = rows.split_at_mut(2 * width);
+        let (before, previous) = done.split_at(width);
+        current[0] = NEAR * u32::try_from(i).unwrap_or(u32::MAX / 4);
+        for j in 1..=b.len() {
+            let substitution = previous[j - 1] + substitution_cost(a[i - 1], b[j - 1]);
+            let mut cell = substitution
+                .min(previous[j] + NEAR)
+                .min(current[j - 1] + NEAR);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cell = cell.min(before[j - 2] + NEAR);
+            }
+            current[j] = cell;
+        }
+    }
+    let d = rows[3 * width - 1];
+    (d <= max).then_some(d)
+}
+
+fn substitution_cost(typed: u8, meant: u8) -> u32 {
+    if typed == meant {
+        0
+    } else if keys_near(typed, meant) {
+        NEAR
+    } else {
+        FAR
+    }
+}
+
+/// True for keys a finger slips between: neighbours on a QWERTY keyboard, a vowel for a vowel,
+/// and `y`/`z`, which trade places on QWERTZ keyboards.
+fn keys_near(a: u8, b: u8) -> bool {
+    const ROWS: [&[u8]; 4] = [b"1234567890", b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
+    const VOWELS: &[u8] = b"aeiou";
+    if VOWELS.contains(&a) && VOWELS.contains(&b) || matches!((a, b), (b'y', b'z') | (b'z', b'y')) {
+        return true;
+    }
+    let at = |k: u8| {
+        ROWS.iter()
+            .enumerate()
+            .find_map(|(r, row)| row.iter().position(|&c| c == k).map(|c| (r, c)))
+    };
+    let (Some((ra, ca)), Some((rb, cb))) = (at(a), at(b)) else {
+        return false;
+    };
+    // Each row sits half a key to the right of the one above it, so a key touches the keys at
+    // the same and the next index above it, and at the previous and the same index below.
+    match rb.cmp(&ra) {
+        std::cmp::Ordering::Equal => ca.abs_diff(cb) == 1,
+        std::cmp::Ordering::Less => cb == ca || cb == ca + 1,
+        std::cmp::Ordering::Greater => cb + 1 == ca || cb == ca,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_popular_domain_is_a_free_provider() {
+        for p in POPULAR {
+            assert!(lists::is_free_provider(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn suffix_targets_are_real_suffixes() {
+        for s in COMMON_SUFFIXES {
+            assert!(lists::is_tld(s.rsplit('.').next().unwrap()), "{s}");
+        }
+    }
+
+    #[test]
+    fn keyboard_neighbours() {
+        for (a, b) in [
+            ("g", "h"),
+            ("g", "t"),
+            ("g", "y"),
+            ("g", "v"),
+            ("g", "b"),
+            ("m", "n"),
+        ] {
+            assert!(keys_near(a.as_bytes()[0], b.as_bytes()[0]), "{a}{b}");
+            assert!(keys_near(b.as_bytes()[0], a.as_bytes()[0]), "{b}{a}");
+        }
+        assert!(keys_near(b'o', b'0'));
+        assert!(keys_near(b'a', b'e'));
+        assert!(keys_near(b'y', b'z'));
+        for (a, b) in [
+            (b'g', b'r'),
+            (b'g', b'n'),
+            (b'w', b'y'),
+            (b'l', b'm'),
+            (b'.', b'c'),
+        ] {
+            assert!(!keys_near(a, b), "{}{}", a as char, b as char);
+        }
+    }
+
+    #[test]
+    fn distance_counts_typing_edits() {
+        assert_eq!(distance("gmail", "gmail", 0), Some(0));
+        assert_eq!(distance("gmial", "gmail", 9), Some(NEAR)); // transposition
+        assert_eq!(distance("gmai", "gmail", 9), Some(NEAR)); // deletion
+        assert_eq!(distance("gmaill", "gmail", 9), Some(NEAR)); // insertion
+        assert_eq!(distance("gnail", "gmail", 9), Some(NEAR)); // neighbour key
+        assert_eq!(distance("gmaim", "gmail", 9), Some(FAR)); // far key
+        assert_eq!(distance("hotmart", "hotmail", 9), Some(2 * FAR));
+        assert_eq!(distance("couk", "co.uk", 9), Some(NEAR));
+        assert_eq!(distance("", "com", 9), Some(3 * NEAR));
+        assert_eq!(distance("gmail", "hotmail", 3), None);
+        assert_eq!(distance("a", "abcdef", 9), None);
+    }
+
+    #[test]
+    fn dns_evidence_decides_the_kind() {
+        let lists = Lists::new();
+        let hosts = MailRoute::Hosts(Vec::new());
+        let hint = suggest(&lists, "a", "gmial.com", Some(&hosts)).unwrap();
+        assert_eq!((hint.kind, hint.reason()), (SuggestionKind::Hint, None));
+        for route in [
+            MailRoute::DomainNotFound,
+            MailRoute::NoMailServer,
+            MailRoute::NullMx,
+        ] {
+            let typo = suggest(&lists, "a", "gmial.com", Some(&route)).unwrap();
+            assert_eq!(typo.kind, SuggestionKind::PossibleTypo);
+            assert_eq!(typo.reason(), Some(ReasonCode::PossibleTypo));
+        }
+    }
+
+    #[test]
+    fn user_allowed_domains_are_left_alone() {
+        let mut lists = Lists::new();
+        assert!(suggest(&lists, "a", "gmial.com", None).is_some());
+        lists.allow_domain("gmial.com").unwrap();
+        assert_eq!(suggest(&lists, "a", "gmial.com", None), None);
+        lists.set_free_provider("yahooo.com", true).unwrap();
+        assert_eq!(suggest(&lists, "a", "yahooo.com", None), None);
+    }
+
+    #[test]
+    fn strange_input_gets_no_suggestion_and_no_panic() {
+        let lists = Lists::new();
+        for domain in [
+            "",
+            ".",
+            "..",
+            "com",
+            "-",
+            "a.",
+            ".com",
+            "xn--",
+            "\u{e9}.com",
+            "a..com",
+        ] {
+            let _ = suggest(&lists, "a", domain, None);
+            let _ = suggest(&lists, "a", domain, Some(&MailRoute::DomainNotFound));
+        }
+        assert_eq!(suggest(&lists, "a", "", None), None);
+    }
+}
