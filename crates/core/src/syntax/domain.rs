@@ -1,0 +1,379 @@
+//! The domain: `Domain / address-literal` of RFC 5321 §4.1.2, with U-labels (RFC 6531 §3.3).
+//!
+//! All-ASCII domains without `xn--` labels (nearly every real address) are checked and
+//! lowercased here in one pass. The rest goes through UTS-46 with the `idna` crate, configured
+//! deliberately:
+//!
+//! - Nontransitional processing (the only one `idna` 1.x offers): `ß`, `ς`, ZWJ and ZWNJ are
+//!   kept, as IDNA2008 (RFC 5892) does, instead of being mapped away as in IDNA2003.
+//! - `UseSTD3ASCIIRules` ([`AsciiDenyList::STD3`]): only letters, digits and hyphens in labels,
+//!   as RFC 5321 §4.1.2 `Ldh-str` requires; the WHATWG URL deny list would let `_` and others in.
+//! - `CheckHyphens` ([`Hyphens::Check`]): no hyphen first or last, nor in both the third and
+//!   fourth positions (RFC 5891 §4.2.3.1; RFC 5890 §2.3.1 reserves `??--` labels).
+//! - `VerifyDnsLength` is done here rather than by `idna`, on the A-label form, so that each
+//!   limit gets its own error code (RFC 1035 §2.3.4).
+//! - `CheckBidi` and `CheckJoiners` are always on in `idna` 1.x (RFC 5893, RFC 5892 Appendix A.1,
+//!   A.2).
+//!
+//! UTS-46 lets through symbols that IDNA2008 disallows (emoji, `♥`), because IDNA2003 had them,
+//! and does not check CONTEXTO rules; RFC 6531 asks for IDNA2008 U-labels, so
+//! [`super::idna2008`] applies those rules to the mapped labels. Input `xn--` labels must also
+//! survive the round trip A-label → U-label → A-label (RFC 5891 §5.4).
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use idna::uts46::{AsciiDenyList, ErrorPolicy, Hyphens, ProcessingSuccess, Uts46};
+
+use super::local::ascii_error;
+use super::{
+    MAX_DOMAIN_OCTETS, MAX_LABEL_OCTETS, SyntaxError, SyntaxErrorCode as C, idna2008, is_control,
+    literal,
+};
+
+/// A valid domain or address literal.
+#[derive(Debug)]
+pub(super) struct Domain<'a> {
+    /// The Unicode form, lowercase; or the canonical address literal in brackets.
+    pub(super) unicode: Cow<'a, str>,
+    /// The A-label form when it differs from `unicode`.
+    pub(super) ascii: Option<String>,
+    pub(super) literal: Option<IpAddr>,
+    /// The domain as typed differs from both forms beyond ASCII case.
+    pub(super) normalized: bool,
+    pub(super) dotless: bool,
+}
+
+impl Domain<'_> {
+    /// Length in octets of the A-label form.
+    pub(super) fn ascii_len(&self) -> usize {
+        self.ascii.as_ref().map_or(self.unicode.len(), String::len)
+    }
+}
+
+/// Parses the domain part `input`, which starts at byte `offset` of the whole address.
+pub(super) fn parse(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
+    if input.is_empty() {
+        return Err(SyntaxError::new(C::EmptyDomain, offset));
+    }
+    if input.starts_with('[') {
+        let (ip, text) = literal::parse(input, offset)?;
+        return Ok(Domain {
+            normalized: !text.eq_ignore_ascii_case(input),
+            unicode: Cow::Owned(text),
+            ascii: None,
+            literal: Some(ip),
+            dotless: false,
+        });
+    }
+    let scan = scan(input, offset)?;
+    if !scan.needs_idna {
+        return ascii_domain(input, offset, &scan);
+    }
+    idna_domain(input, offset)
+}
+
+/// What one pass over the domain found.
+#[derive(Debug)]
+struct Scan {
+    /// A label is not ASCII or starts with `xn--`.
+    needs_idna: bool,
+    has_upper: bool,
+    labels: usize,
+    last_label_start: usize,
+}
+
+/// The UTS-46 full stops (UTS #46 §2.3): U+3002 IDEOGRAPHIC FULL STOP, U+FF0E FULLWIDTH FULL
+/// STOP, U+FF61 HALFWIDTH IDEOGRAPHIC FULL STOP separate labels like `.`.
+fn is_unicode_dot(c: char) -> bool {
+    matches!(c, '\u{3002}' | '\u{FF0E}' | '\u{FF61}')
+}
+
+/// Checks the structure of the domain (dots, hyphens, characters, ASCII label lengths) and
+/// finds out whether it needs IDNA processing. Errors here have exact positions.
+fn scan(input: &str, offset: usize) -> Result<Scan, SyntaxError> {
+    let bytes = input.as_bytes();
+    let mut scan = Scan {
+        needs_idna: false,
+        has_upper: false,
+        labels: 0,
+        last_label_start: 0,
+    };
+    let mut label_start = 0;
+    let mut label_ascii = true;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' => {}
+            b'A'..=b'Z' => scan.has_upper = true,
+            b'-' if i == label_start => {
+                return Err(SyntaxError::new(C::DomainLabelHyphen, offset + i));
+            }
+            b'-' => {}
+            b'.' => {
+                end_label(input, offset, label_start, i, label_ascii, &mut scan)?;
+                label_start = i + 1;
+                label_ascii = true;
+            }
+            0x80.. => {
+                let Some(c) = input[i..].chars().next() else {
+                    return Err(SyntaxError::new(C::InvalidIdna, offset + i));
+                };
+                let len = c.len_utf8();
+                if is_unicode_dot(c) {
+                    end_label(input, offset, label_start, i, label_ascii, &mut scan)?;
+                    scan.needs_idna = true;
+                    label_start = i + len;
+                    label_ascii = true;
+                } else {
+                    check_non_ascii(c, offset + i)?;
+                    label_ascii = false;
+                }
+                i += len;
+                continue;
+            }
+            b'@' => return Err(SyntaxError::new(C::MultipleAt, offset + i)),
+            b'(' | b')' => return Err(SyntaxError::new(C::Comment, offset + i)),
+            _ => return Err(ascii_error(b, offset + i, C::DomainInvalidCharacter)),
+        }
+        i += 1;
+    }
+    if label_start == input.len() {
+        let dot = input.char_indices().next_back().map_or(0, |(at, _)| at);
+        return Err(SyntaxError::new(C::DomainTrailingDot, offset + dot));
+    }
+    end_label(
+        input,
+        offset,
+        label_start,
+        input.len(),
+        label_ascii,
+        &mut scan,
+    )?;
+    Ok(scan)
+}
+
+/// Checks the label `input[start..end]`, just ended by a dot at `end` or by the end of input.
+fn end_label(
+    input: &str,
+    offset: usize,
+    start: usize,
+    end: usize,
+    ascii: bool,
+    scan: &mut Scan,
+) -> Result<(), SyntaxError> {
+    if start == end {
+        let code = if start == 0 {
+            C::DomainLeadingDot
+        } else {
+            C::DomainConsecutiveDots
+        };
+        return Err(SyntaxError::new(code, offset + end));
+    }
+    let label = &input[start..end];
+    scan.labels += 1;
+    scan.last_label_start = start;
+    // A would-be A-label: UTS-46 and the round trip judge it as a whole (`invalid_a_label`).
+    if label
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+    {
+        scan.needs_idna = true;
+        return Ok(());
+    }
+    if label.ends_with('-') {
+        return Err(SyntaxError::new(C::DomainLabelHyphen, offset + end - 1));
+    }
+    // RFC 5891 §4.2.3.1: `--` in the third and fourth positions only in A-labels (RFC 5890
+    // §2.3.1 reserves all other `??--` labels). Positions count characters, not bytes.
+    let mut chars = label.char_indices().skip(2);
+    if let (Some((third, '-')), Some((_, '-'))) = (chars.next(), chars.next()) {
+        return Err(SyntaxError::new(
+            C::DomainLabelDoubleHyphen,
+            offset + start + third,
+        ));
+    }
+    if !ascii {
+        scan.needs_idna = true;
+    } else if label.len() > MAX_LABEL_OCTETS {
+        return Err(SyntaxError::new(C::DomainLabelTooLong, offset + start));
+    }
+    Ok(())
+}
+
+/// Checks a non-ASCII character of the domain before UTS-46 could hide it: white space and
+/// control characters get their codes; default-ignorable code points (other than the joiners
+/// that CONTEXTJ governs) are DISALLOWED in IDNA2008 (RFC 5892 §2.3 `IgnorableProperties`) even
+/// though UTS-46 would silently drop them.
+fn check_non_ascii(c: char, position: usize) -> Result<(), SyntaxError> {
+    if c.is_whitespace() {
+        return Err(SyntaxError::new(C::Whitespace, position));
+    }
+    if is_control(c) {
+        return Err(SyntaxError::new(C::ControlCharacter, position));
+    }
+    if idna2008::is_ignorable(c) && !matches!(c, '\u{200C}' | '\u{200D}') {
+        return Err(SyntaxError::new(C::InvalidIdna, position));
+    }
+    Ok(())
+}
+
+/// Finishes an all-ASCII domain without A-labels: no IDNA processing needed.
+fn ascii_domain<'a>(input: &'a str, offset: usize, scan: &Scan) -> Result<Domain<'a>, SyntaxError> {
+    if input.len() > MAX_DOMAIN_OCTETS {
+        return Err(SyntaxError::new(C::DomainTooLong, offset));
+    }
+    let tld = &input[scan.last_label_start..];
+    if is_numeric(tld) {
+        return Err(SyntaxError::new(
+            C::NumericTld,
+            offset + scan.last_label_start,
+        ));
+    }
+    Ok(Domain {
+        unicode: if scan.has_upper {
+            Cow::Owned(input.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(input)
+        },
+        ascii: None,
+        literal: None,
+        normalized: false,
+        dotless: scan.labels == 1,
+    })
+}
+
+/// RFC 3696 §2: a top-level domain is never all-numeric.
+fn is_numeric(tld: &str) -> bool {
+    tld.bytes().all(|b| b.is_ascii_digit())
+}
+
+const UTS46: Uts46 = Uts46::new();
+
+/// Runs UTS-46 (configured as the module docs say) on `domain`: the Unicode and A-label forms.
+fn to_unicode_and_ascii(domain: &str) -> Option<(String, String)> {
+    let mut unicode = String::new();
+    let mut ascii = String::new();
+    match UTS46.process(
+        domain.as_bytes(),
+        AsciiDenyList::STD3,
+        Hyphens::Check,
+        ErrorPolicy::FailFast,
+        |_, _, _| true,
+        &mut unicode,
+        Some(&mut ascii),
+    ) {
+        Ok(ProcessingSuccess::Passthrough) => Some((domain.to_owned(), domain.to_owned())),
+        Ok(ProcessingSuccess::WroteToSink) => {
+            if ascii.is_empty() {
+                ascii.clone_from(&unicode);
+            }
+            Some((unicode, ascii))
+        }
+        Err(_) => None,
+    }
+}
+
+/// Finishes a domain that has non-ASCII or `xn--` labels.
+fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
+    let spans = label_spans(input);
+    let Some((unicode, ascii)) = to_unicode_and_ascii(input) else {
+        return Err(locate_idna_error(input, offset, &spans));
+    };
+    // With STD3 rules nothing maps to a full stop, so labels correspond one to one; should
+    // they not, errors point at the start of the domain.
+    let label_position = |index: usize| {
+        offset
+            + spans
+                .get(index)
+                .filter(|_| spans.len() == unicode.split('.').count())
+                .map_or(0, |&(start, _)| start)
+    };
+    let mut labels = 0;
+    let mut last_label_start = 0;
+    for (index, (u_label, a_label)) in unicode.split('.').zip(ascii.split('.')).enumerate() {
+        let position = label_position(index);
+        if a_label.len() > MAX_LABEL_OCTETS {
+            return Err(SyntaxError::new(C::DomainLabelTooLong, position));
+        }
+        let is_a_label = a_label.starts_with("xn--");
+        if !u_label.is_ascii() && !idna2008::is_valid_u_label(u_label) {
+            let code = if input_is_a_label(input, &spans, index) {
+                C::InvalidALabel
+            } else {
+                C::InvalidIdna
+            };
+            return Err(SyntaxError::new(code, position));
+        }
+        if is_a_label && !round_trips(u_label, a_label) {
+            return Err(SyntaxError::new(C::InvalidALabel, position));
+        }
+        labels += 1;
+        last_label_start = position;
+    }
+    if ascii.len() > MAX_DOMAIN_OCTETS {
+        return Err(SyntaxError::new(C::DomainTooLong, offset));
+    }
+    if ascii.rsplit('.').next().is_some_and(is_numeric) {
+        return Err(SyntaxError::new(C::NumericTld, last_label_start));
+    }
+    let lowercase = input.to_lowercase();
+    let normalized = lowercase != unicode && !input.eq_ignore_ascii_case(&ascii);
+    Ok(Domain {
+        ascii: (ascii != unicode).then_some(ascii),
+        unicode: Cow::Owned(unicode),
+        literal: None,
+        normalized,
+        dotless: labels == 1,
+    })
+}
+
+/// RFC 5891 §5.4: an A-label must be the encoding of its U-label, compared without case.
+fn round_trips(u_label: &str, a_label: &str) -> bool {
+    idna::punycode::encode_str(u_label).is_some_and(|encoded| {
+        a_label
+            .get(4..)
+            .is_some_and(|p| p.eq_ignore_ascii_case(&encoded))
+    })
+}
+
+/// Byte ranges of the labels of `input`, split at every UTS-46 full stop.
+fn label_spans(input: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, c) in input.char_indices() {
+        if c == '.' || is_unicode_dot(c) {
+            spans.push((start, i));
+            start = i + c.len_utf8();
+        }
+    }
+    spans.push((start, input.len()));
+    spans
+}
+
+/// Whether the input label at `index` was written as an A-label.
+fn input_is_a_label(input: &str, spans: &[(usize, usize)], index: usize) -> bool {
+    spans.get(index).is_some_and(|&(start, end)| {
+        input
+            .get(start..end)
+            .and_then(|label| label.get(..4))
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("xn--"))
+    })
+}
+
+/// Finds the first label that UTS-46 rejects on its own; when each passes alone, the domain as a
+/// whole breaks a rule across labels (the Bidi rule of RFC 5893 §2).
+fn locate_idna_error(input: &str, offset: usize, spans: &[(usize, usize)]) -> SyntaxError {
+    for (index, &(start, end)) in spans.iter().enumerate() {
+        let label = &input[start..end];
+        if to_unicode_and_ascii(label).is_none() {
+            let code = if input_is_a_label(input, spans, index) {
+                C::InvalidALabel
+            } else {
+                C::InvalidIdna
+            };
+            return SyntaxError::new(code, offset + start);
+        }
+    }
+    SyntaxError::new(C::InvalidIdna, offset)
+}
