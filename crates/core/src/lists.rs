@@ -147,7 +147,7 @@ pub fn is_free_provider(domain_ascii: &str) -> bool {
 
 /// True if the local part names a function rather than a person (`info`, `postmaster`, …).
 ///
-/// Compared lowercase, without a `+tag` suffix and without `.`, `-` and `_`, so `No-Reply`,
+/// Compared in ASCII lowercase, without a `+tag` suffix and without `.`, `-` and `_`, so `No-Reply`,
 /// `no_reply+x` and `n.o.r.e.p.l.y` all match `noreply`. Separators carry no meaning in these
 /// names, and a person's name almost never collapses onto one of them.
 pub fn is_role_account(local: &str) -> bool {
@@ -322,12 +322,14 @@ fn domain_key(domain: &str) -> Cow<'_, str> {
     }
 }
 
-/// A local part as role names are stored: lowercase, without `+tag`, `.`, `-` or `_`.
+/// A local part as role names are stored: ASCII lowercase, without `+tag`, `.`, `-` or `_`.
+/// Only ASCII case is folded: every built-in name is ASCII, and full Unicode case tables would
+/// cost the browser widget about 10 KB gzipped.
 fn role_key(local: &str) -> String {
     let base = local.split_once('+').map_or(local, |(base, _)| base);
     base.chars()
         .filter(|c| !matches!(c, '.' | '-' | '_'))
-        .flat_map(char::to_lowercase)
+        .map(|c| c.to_ascii_lowercase())
         .collect()
 }
 
