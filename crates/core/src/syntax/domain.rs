@@ -282,11 +282,12 @@ fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
     };
     // With STD3 rules nothing maps to a full stop, so labels correspond one to one; should
     // they not, errors point at the start of the domain.
+    let aligned = spans.len() == unicode.split('.').count();
     let label_position = |index: usize| {
         offset
             + spans
                 .get(index)
-                .filter(|_| spans.len() == unicode.split('.').count())
+                .filter(|_| aligned)
                 .map_or(0, |&(start, _)| start)
     };
     let mut labels = 0;
