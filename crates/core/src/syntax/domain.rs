@@ -318,8 +318,9 @@ fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
     if ascii.rsplit('.').next().is_some_and(is_numeric) {
         return Err(SyntaxError::new(C::NumericTld, last_label_start));
     }
-    let lowercase = input.to_lowercase();
-    let normalized = lowercase != unicode && !input.eq_ignore_ascii_case(&ascii);
+    // Without Unicode case tables (about 7 KB gzipped in the widget) a change of non-ASCII case
+    // cannot be told from other UTS-46 mappings, so it counts as normalisation too.
+    let normalized = !input.eq_ignore_ascii_case(&unicode) && !input.eq_ignore_ascii_case(&ascii);
     Ok(Domain {
         ascii: (ascii != unicode).then_some(ascii),
         unicode: Cow::Owned(unicode),

@@ -102,7 +102,7 @@
 //! | `quoted_local_part` | the local part needs quotes even in canonical form; many providers refuse such addresses |
 //! | `local_part_normalized` | the canonical local part differs from the input (quotes removed, escapes removed, NFC) |
 //! | `needs_smtputf8` | the local part is not ASCII: only SMTPUTF8 servers (RFC 6531) can take it |
-//! | `domain_normalized` | the domain differs from the input beyond case (UTS-46 mapping such as full-width characters or dots, a canonical IP literal) |
+//! | `domain_normalized` | the domain differs from the input beyond ASCII case (UTS-46 mapping: non-ASCII case, full-width characters or dots; a canonical IP literal) |
 //! | `dotless_domain` | the domain has a single label (`a@localhost`): valid, but not deliverable on the Internet |
 //! | `address_literal` | the domain is an IP address literal |
 
@@ -310,7 +310,8 @@ pub enum Warning {
     /// The local part is not ASCII: only SMTPUTF8 servers can take it (RFC 6531).
     #[serde(rename = "needs_smtputf8")]
     NeedsSmtpUtf8,
-    /// The domain differs from the input beyond case (UTS-46 mapping, canonical IP literal).
+    /// The domain differs from the input beyond ASCII case (UTS-46 mapping, canonical IP
+    /// literal).
     DomainNormalized,
     /// The domain has a single label: valid per RFC 5321, not deliverable on the Internet.
     DotlessDomain,

@@ -77,6 +77,10 @@ fn forms_of_an_internationalised_address() {
     assert_eq!(address.warnings(), &[Warning::NeedsSmtpUtf8]);
     assert_eq!(address.to_string(), "Jöran@bücher.example");
 
+    let address = parse("a@ÖL.example").expect("valid");
+    assert_eq!(address.domain(), "öl.example");
+    assert_eq!(address.warnings(), &[Warning::DomainNormalized]);
+
     let address = parse("joran@xn--bcher-kva.example").expect("valid");
     assert_eq!(address.normalized(), "joran@bücher.example");
     assert_eq!(
