@@ -355,6 +355,12 @@ fn distance(a: &str, b: &str, max: u32) -> Option<u32> {
             }
             current[j] = cell;
         }
+        // Every alignment passes through this row or, by a transposition, skips it from the
+        // previous one; costs only grow, so once both rows exceed `max` the end will too.
+        let row_min = |row: &[u32]| row.iter().copied().min().unwrap_or(0);
+        if row_min(current) > max && row_min(previous) > max {
+            return None;
+        }
     }
     let d = rows[3 * width - 1];
     (d <= max).then_some(d)
@@ -373,27 +379,44 @@ fn substitution_cost(typed: u8, meant: u8) -> u32 {
 /// True for keys a finger slips between: neighbours on a QWERTY keyboard, a vowel for a vowel,
 /// and `y`/`z`, which trade places on QWERTZ keyboards.
 fn keys_near(a: u8, b: u8) -> bool {
-    const ROWS: [&[u8]; 4] = [b"1234567890", b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
-    const VOWELS: &[u8] = b"aeiou";
-    if VOWELS.contains(&a) && VOWELS.contains(&b) || matches!((a, b), (b'y', b'z') | (b'z', b'y')) {
+    let vowel = |k: u8| matches!(k, b'a' | b'e' | b'i' | b'o' | b'u');
+    if (vowel(a) && vowel(b)) || matches!((a, b), (b'y', b'z') | (b'z', b'y')) {
         return true;
     }
-    let at = |k: u8| {
-        ROWS.iter()
-            .enumerate()
-            .find_map(|(r, row)| row.iter().position(|&c| c == k).map(|c| (r, c)))
-    };
-    let (Some((ra, ca)), Some((rb, cb))) = (at(a), at(b)) else {
+    let key = |k: u8| KEYS.get(usize::from(k)).copied().flatten();
+    let (Some((ra, ca)), Some((rb, cb))) = (key(a), key(b)) else {
         return false;
     };
     // Each row sits half a key to the right of the one above it, so a key touches the keys at
-    // the same and the next index above it, and at the previous and the same index below.
-    match rb.cmp(&ra) {
-        std::cmp::Ordering::Equal => ca.abs_diff(cb) == 1,
-        std::cmp::Ordering::Less => cb == ca || cb == ca + 1,
-        std::cmp::Ordering::Greater => cb + 1 == ca || cb == ca,
+    // the same and the next index in the row above, and at the previous and the same index in
+    // the row below.
+    if ra == rb {
+        ca.abs_diff(cb) == 1
+    } else if rb + 1 == ra {
+        cb == ca || cb == ca + 1
+    } else if ra + 1 == rb {
+        cb + 1 == ca || cb == ca
+    } else {
+        false
     }
 }
+
+/// Row and column of each key of a QWERTY keyboard, by ASCII code: looked up for every cell of
+/// every distance matrix, so a table rather than a search.
+const KEYS: [Option<(u8, u8)>; 128] = {
+    const ROWS: [&[u8]; 4] = [b"1234567890", b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
+    let mut table = [None; 128];
+    let mut r = 0;
+    while r < ROWS.len() {
+        let mut c = 0;
+        while c < ROWS[r].len() {
+            table[ROWS[r][c] as usize] = Some((r as u8, c as u8));
+            c += 1;
+        }
+        r += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
