@@ -147,9 +147,9 @@ pub fn is_free_provider(domain_ascii: &str) -> bool {
 
 /// True if the local part names a function rather than a person (`info`, `postmaster`, …).
 ///
-/// Compared in ASCII lowercase, without a `+tag` suffix and without `.`, `-` and `_`, so `No-Reply`,
-/// `no_reply+x` and `n.o.r.e.p.l.y` all match `noreply`. Separators carry no meaning in these
-/// names, and a person's name almost never collapses onto one of them.
+/// Compared in ASCII lowercase, without a `+tag` suffix and without `.`, `-` and `_`, so
+/// `No-Reply`, `no_reply+x` and `n.o.r.e.p.l.y` all match `noreply`. Separators carry no meaning
+/// in these names, and a person's name almost never collapses onto one of them.
 pub fn is_role_account(local: &str) -> bool {
     ROLE_ACCOUNTS
         .binary_search(&role_key(local).as_str())

@@ -1,4 +1,4 @@
-//! Typo suggestions: `jane@gmial.com` → `jane@gmail.com`, `sales@example.cmo` → `sales@example.com`.
+//! Typo suggestions: `jane@gmial.com` → `jane@gmail.com`, `a@example.cmo` → `a@example.com`.
 //!
 //! Pure: the caller passes what DNS said about the typed domain, if it asked. The answer is a
 //! [`Suggestion`] whose [`SuggestionKind`] says whether it is only a hint ("did you mean …?")
@@ -16,7 +16,8 @@
 //!    letters, one edit of any kind for longer ones (two would make `bitmail.com` a
 //!    `hotmail.com`); a step more when DNS says the typed domain receives no mail. A typed
 //!    suffix that is a real TLD is only corrected when the name is exactly a popular one of five
-//!    letters or more (`yahoo.co`), or when DNS says the typed domain receives no mail.
+//!    letters or more (`yahoo.co`), or when DNS says the typed domain receives no mail; then
+//!    the exact name under any TLD will do (`gmail.fr` → `gmail.com`).
 //! 3. Any domain whose TLD is not in the IANA root zone gets the nearest common suffix
 //!    ([`COMMON_SUFFIXES`]) one edit away. A real TLD (`pacific.co`, `name.tv`) is only
 //!    corrected when DNS says the domain receives no mail, and never when it is common itself.
