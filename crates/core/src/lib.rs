@@ -8,6 +8,7 @@
 
 pub mod dns;
 pub mod lists;
+pub mod report;
 pub mod smtp;
 pub mod suggest;
 pub mod syntax;

@@ -6,7 +6,8 @@
 //! free providers are risky for a B2B form).
 //!
 //! Precedence: `invalid` > `risky` > `unknown` > `valid`. The verdict is the most severe effect of
-//! any reason; with no reason at all it is `valid`, and [`Checks`] tells which layers that rests on.
+//! any reason; with no reason at all it is `valid`, and [`crate::report::Checks`] tells which
+//! layers that rests on.
 
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -132,6 +133,9 @@ reason_codes! {
     /// No mail server of the domain could be reached.
     SmtpUnreachable = "smtp_unreachable", Unknown, "No mail server of the domain could be reached.";
     /// The mail server refused mailvet for policy reasons: that says nothing about the mailbox.
+    /// The mail server rejected the address with a permanent error that names no reason
+    /// mailvet recognises: not proof that the mailbox is missing.
+    SmtpRejected = "smtp_rejected", Unknown, "The mail server rejected the address without saying why, so the mailbox could not be confirmed.";
     SmtpBlocked = "smtp_blocked", Unknown, "The mail server refused to answer our check, so the mailbox could not be verified.";
     /// DNS could not be asked (SERVFAIL, resolver unreachable): never read as a missing domain.
     DnsFailure = "dns_failure", Unknown, "The domain's DNS could not be checked right now.";
@@ -233,7 +237,10 @@ mod tests {
 
     #[test]
     fn policy_overrides_change_the_verdict() {
-        let reasons = [Reason::new(ReasonCode::RoleAccount), Reason::new(ReasonCode::FreeProvider)];
+        let reasons = [
+            Reason::new(ReasonCode::RoleAccount),
+            Reason::new(ReasonCode::FreeProvider),
+        ];
         assert_eq!(Policy::default().verdict(&reasons), Verdict::Risky);
         let b2c = Policy::default().with(ReasonCode::RoleAccount, Severity::Info);
         assert_eq!(b2c.verdict(&reasons), Verdict::Valid);
@@ -255,11 +262,14 @@ mod tests {
     fn codes_are_stable_snake_case_and_round_trip() {
         for code in ReasonCode::ALL {
             let s = code.as_str();
-            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
             assert_eq!(ReasonCode::from_str_code(s), Some(*code));
             assert_eq!(serde_json::to_string(code).unwrap(), format!("\"{s}\""));
             assert!(code.message().ends_with('.'));
         }
-        assert_eq!(ReasonCode::ALL.len(), 17);
+        assert_eq!(ReasonCode::ALL.len(), 18);
     }
 }

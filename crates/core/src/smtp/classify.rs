@@ -27,7 +27,8 @@ pub enum Stage {
 }
 
 /// What one reply means for the check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// 2yz: the server accepts the recipient (for earlier stages: go on).
     Deliverable,

@@ -1,0 +1,658 @@
+//! One address, layer by layer, to one [`Report`]: the shape of a `mailvet check` line and of the
+//! Worker's `/v1/verify` answer.
+//!
+//! The callers own the I/O; this module owns every decision. A caller starts a [`Check`] from the
+//! text it was given (syntax and lists need nothing else), adds what DNS said
+//! ([`Check::with_dns`]) and what the mail server said ([`Check::with_mailbox`]) when it asked
+//! them, and finishes with a [`Policy`]:
+//!
+//! ```
+//! use mailvet_core::lists::Lists;
+//! use mailvet_core::report::{Check, Skipped};
+//! use mailvet_core::verdict::{Policy, Verdict};
+//!
+//! let lists = Lists::new();
+//! let report = Check::new("jane@gamil.com", &lists)
+//!     .skip_dns(Skipped::SyntaxOnly)
+//!     .skip_mailbox(Skipped::SyntaxOnly)
+//!     .finish(&Policy::default());
+//! assert_eq!(report.verdict, Verdict::Valid);
+//! assert_eq!(report.suggestion.as_deref(), Some("jane@gmail.com"));
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::dns::route::MailRoute;
+use crate::lists::Lists;
+use crate::smtp::Outcome;
+use crate::suggest::{self, Suggestion};
+use crate::syntax::{self, Address, SyntaxError};
+use crate::verdict::{Policy, Reason, ReasonCode, Verdict};
+
+/// The answer for one address. Field names and codes are a public contract.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Exactly the text that was given.
+    pub input: String,
+    /// The normalised address (Unicode domain, NFC local part), or `None` when the syntax is invalid.
+    pub address: Option<String>,
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    /// A corrected address ("did you mean …?"), if the domain looks misspelt.
+    pub suggestion: Option<String>,
+    /// 0 (certainly bad) to 100 (confirmed by the mail server); see [`score`].
+    pub score: u8,
+    pub checks: Checks,
+}
+
+/// Which layers ran and what each found, so that a `valid` from syntax or DNS alone is never
+/// mistaken for a mailbox that was probed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Checks {
+    pub syntax: SyntaxCheck,
+    pub dns: DnsCheck,
+    pub smtp: SmtpCheck,
+}
+
+/// What a layer concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The layer ran and found nothing against the address.
+    Passed,
+    /// The layer ran and found the address cannot work.
+    Failed,
+    /// The layer ran but could not conclude (timeout, temporary failure, refusal).
+    Inconclusive,
+    /// The layer did not run; `skipped` says why.
+    Skipped,
+}
+
+/// Why a layer did not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skipped {
+    /// The caller asked for syntax and lists only.
+    SyntaxOnly,
+    /// The caller turned the mailbox layer off (`--no-smtp`).
+    Disabled,
+    /// No prober is configured (the Worker without `PROBE_URL`).
+    NoProber,
+    /// An earlier layer already decided (invalid syntax, a domain that takes no mail).
+    NotNeeded,
+    /// The domain is an address literal: there is no DNS to ask.
+    AddressLiteral,
+    /// DNS could not be asked, so there are no mail servers to probe.
+    DnsUnavailable,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SyntaxCheck {
+    pub status: Status,
+    /// Warning codes (see [`syntax::Warning`]).
+    pub warnings: Vec<syntax::Warning>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<SyntaxErrorDetail>,
+}
+
+/// An invalid address: which rule, where, and a sentence for the person who typed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyntaxErrorDetail {
+    pub code: &'static str,
+    /// Byte offset into `input`.
+    pub position: usize,
+    pub message: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DnsCheck {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skipped>,
+    /// `mx`, `implicit_mx`, `null_mx`, `no_mail_server`, `domain_not_found` or `dns_failure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<&'static str>,
+    /// The mail hosts by preference (the domain itself for an implicit MX).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mx: Vec<MxSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MxSummary {
+    pub preference: u16,
+    pub host: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SmtpCheck {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skipped>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<MailboxEvidence>,
+}
+
+/// What the SMTP prober found for one mailbox. It travels from the prober to the Worker as JSON,
+/// so both sides read it through this one type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum MailboxEvidence {
+    /// A mail server answered `RCPT TO`.
+    Answered {
+        /// The MX host that answered.
+        host: String,
+        /// The reply code, its enhanced status (RFC 3463) and its text.
+        code: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enhanced: Option<String>,
+        #[serde(default)]
+        message: String,
+        /// What the reply means, classified by the core.
+        outcome: Outcome,
+        /// Whether the session ran over STARTTLS.
+        tls: bool,
+        /// Whether a random local part of the domain was accepted too; `None` when not probed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        catch_all: Option<bool>,
+    },
+    /// A server accepted the connection but did not answer within the deadline.
+    Timeout {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+    },
+    /// No mail server of the domain accepted a connection.
+    Unreachable,
+}
+
+/// An address on its way through the layers.
+#[derive(Clone, Debug)]
+pub struct Check<'a> {
+    input: String,
+    lists: &'a Lists,
+    parsed: Result<Address, SyntaxError>,
+    reasons: Vec<Reason>,
+    suggestion: Option<Suggestion>,
+    dns: Option<DnsCheck>,
+    smtp: Option<SmtpCheck>,
+}
+
+impl<'a> Check<'a> {
+    /// Runs the layers that need nothing but the text: syntax, the lists, a typo hint.
+    pub fn new(input: &str, lists: &'a Lists) -> Self {
+        let parsed = syntax::parse(input);
+        let mut reasons = Vec::new();
+        let mut suggestion = None;
+        match &parsed {
+            Err(error) => reasons.push(Reason::with_message(
+                ReasonCode::InvalidSyntax,
+                error.message(),
+            )),
+            Ok(address) => {
+                let domain = address.ascii_domain();
+                let literal = address.address_literal().is_some();
+                if !literal && lists.is_disposable(domain) {
+                    reasons.push(Reason::new(ReasonCode::Disposable));
+                }
+                if lists.is_role_account(address.local_part()) {
+                    reasons.push(Reason::new(ReasonCode::RoleAccount));
+                }
+                if !literal && lists.is_free_provider(domain) {
+                    reasons.push(Reason::new(ReasonCode::FreeProvider));
+                }
+                if !literal {
+                    suggestion = suggest::suggest(lists, address.local_part(), domain, None);
+                }
+            }
+        }
+        Check {
+            input: input.to_owned(),
+            lists,
+            parsed,
+            reasons,
+            suggestion,
+            dns: None,
+            smtp: None,
+        }
+    }
+
+    /// The parsed address, when the syntax is valid.
+    pub fn address(&self) -> Option<&Address> {
+        self.parsed.as_ref().ok()
+    }
+
+    /// The domain DNS should be asked about (A-labels), or `None` when there is nothing to ask:
+    /// invalid syntax or an address literal.
+    pub fn dns_name(&self) -> Option<&str> {
+        self.address()
+            .filter(|a| a.address_literal().is_none())
+            .map(Address::ascii_domain)
+    }
+
+    /// Why DNS is not asked about this address, if it is not.
+    fn dns_skip(&self) -> Option<Skipped> {
+        match self.address() {
+            None => Some(Skipped::NotNeeded),
+            Some(a) if a.address_literal().is_some() => Some(Skipped::AddressLiteral),
+            Some(_) => None,
+        }
+    }
+
+    /// Adds what DNS said about the domain.
+    pub fn with_dns(mut self, route: &MailRoute) -> Self {
+        if self.dns_skip().is_some() {
+            return self;
+        }
+        let (status, name, code) = match route {
+            MailRoute::Hosts(hosts) if hosts.iter().any(|h| h.implicit) => {
+                (Status::Passed, "implicit_mx", None)
+            }
+            MailRoute::Hosts(_) => (Status::Passed, "mx", None),
+            MailRoute::NullMx => (Status::Failed, "null_mx", Some(ReasonCode::NullMx)),
+            MailRoute::NoMailServer => (
+                Status::Failed,
+                "no_mail_server",
+                Some(ReasonCode::NoMailServer),
+            ),
+            MailRoute::DomainNotFound => (
+                Status::Failed,
+                "domain_not_found",
+                Some(ReasonCode::DomainNotFound),
+            ),
+            MailRoute::DnsFailure(_) => (
+                Status::Inconclusive,
+                "dns_failure",
+                Some(ReasonCode::DnsFailure),
+            ),
+        };
+        if let Some(code) = code {
+            self.reasons.push(Reason::new(code));
+        }
+        let mx = match route {
+            MailRoute::Hosts(hosts) => hosts
+                .iter()
+                .map(|h| MxSummary {
+                    preference: h.preference,
+                    host: h.host.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        // DNS evidence decides whether a look-alike domain is only a hint or a reason.
+        if let Some(address) = self.address() {
+            self.suggestion = suggest::suggest(
+                self.lists,
+                address.local_part(),
+                address.ascii_domain(),
+                Some(route),
+            );
+        }
+        self.dns = Some(DnsCheck {
+            status,
+            skipped: None,
+            route: Some(name),
+            mx,
+        });
+        self
+    }
+
+    /// Records that DNS was not asked, and why.
+    pub fn skip_dns(mut self, why: Skipped) -> Self {
+        self.dns = Some(skipped_dns(why));
+        self
+    }
+
+    /// Whether the mailbox layer has anything to do: the syntax is valid and DNS (when it ran)
+    /// found mail hosts.
+    pub fn wants_mailbox(&self) -> bool {
+        self.address().is_some() && self.dns.as_ref().is_none_or(|d| d.status == Status::Passed)
+    }
+
+    /// Adds what the mail server said about the mailbox.
+    pub fn with_mailbox(mut self, evidence: MailboxEvidence) -> Self {
+        let (status, codes): (Status, &[ReasonCode]) = match &evidence {
+            MailboxEvidence::Answered {
+                outcome, catch_all, ..
+            } => match outcome {
+                Outcome::Deliverable if *catch_all == Some(true) => {
+                    (Status::Inconclusive, &[ReasonCode::CatchAll])
+                }
+                Outcome::Deliverable => (Status::Passed, &[]),
+                Outcome::MailboxNotFound => (Status::Failed, &[ReasonCode::MailboxNotFound]),
+                Outcome::MailboxDisabled => (Status::Failed, &[ReasonCode::MailboxDisabled]),
+                Outcome::MailboxFull => (Status::Passed, &[ReasonCode::MailboxFull]),
+                Outcome::Blocked => (Status::Inconclusive, &[ReasonCode::SmtpBlocked]),
+                Outcome::UnknownPermanent => (Status::Inconclusive, &[ReasonCode::SmtpRejected]),
+                Outcome::TooManyRecipients | Outcome::TemporaryFailure | Outcome::Unexpected => {
+                    (Status::Inconclusive, &[ReasonCode::SmtpTemporaryFailure])
+                }
+            },
+            MailboxEvidence::Timeout { .. } => (Status::Inconclusive, &[ReasonCode::SmtpTimeout]),
+            MailboxEvidence::Unreachable => (Status::Inconclusive, &[ReasonCode::SmtpUnreachable]),
+        };
+        self.reasons.extend(codes.iter().map(|c| Reason::new(*c)));
+        self.smtp = Some(SmtpCheck {
+            status,
+            skipped: None,
+            evidence: Some(evidence),
+        });
+        self
+    }
+
+    /// Records that the mailbox was not probed, and why.
+    pub fn skip_mailbox(mut self, why: Skipped) -> Self {
+        self.smtp = Some(SmtpCheck {
+            status: Status::Skipped,
+            skipped: Some(why),
+            evidence: None,
+        });
+        self
+    }
+
+    /// The report, weighed with `policy`. A layer neither run nor skipped by the caller is
+    /// reported as skipped because an earlier layer decided.
+    pub fn finish(mut self, policy: &Policy) -> Report {
+        if let Some(s) = &self.suggestion
+            && let Some(code) = s.reason()
+        {
+            self.reasons.push(Reason::with_message(
+                code,
+                format!("The domain looks like a typo of {}.", s.domain),
+            ));
+        }
+        self.reasons.sort_by_key(|r| r.code);
+        self.reasons.dedup_by_key(|r| r.code);
+        let verdict = policy.verdict(&self.reasons);
+        let dns_skip = self.dns_skip();
+        let dns = self
+            .dns
+            .unwrap_or_else(|| skipped_dns(dns_skip.unwrap_or(Skipped::NotNeeded)));
+        let smtp = self.smtp.unwrap_or(SmtpCheck {
+            status: Status::Skipped,
+            skipped: Some(Skipped::NotNeeded),
+            evidence: None,
+        });
+        let syntax = match &self.parsed {
+            Ok(a) => SyntaxCheck {
+                status: Status::Passed,
+                warnings: a.warnings().to_vec(),
+                error: None,
+            },
+            Err(e) => SyntaxCheck {
+                status: Status::Failed,
+                warnings: Vec::new(),
+                error: Some(SyntaxErrorDetail {
+                    code: e.code(),
+                    position: e.position(),
+                    message: e.message(),
+                }),
+            },
+        };
+        let checks = Checks { syntax, dns, smtp };
+        Report {
+            score: score(verdict, &checks, &self.reasons, policy),
+            address: self.parsed.as_ref().ok().map(|a| a.normalized().to_owned()),
+            input: self.input,
+            verdict,
+            reasons: self.reasons,
+            suggestion: self.suggestion.map(|s| s.address),
+            checks,
+        }
+    }
+}
+
+fn skipped_dns(why: Skipped) -> DnsCheck {
+    DnsCheck {
+        status: Status::Skipped,
+        skipped: Some(why),
+        route: None,
+        mx: Vec::new(),
+    }
+}
+
+/// The score: how much evidence there is that mail to the address arrives.
+///
+/// - `invalid`: 0.
+/// - `risky`: 40, less 10 for each further risky reason (at least 10); 10 more when the mail
+///   server confirmed the mailbox (a role account that exists).
+/// - `unknown`: 50 (a layer could not conclude; nothing was found against the address).
+/// - `valid`: 70 on syntax alone, 85 when DNS found a mail server, 100 when the mail server
+///   accepted the mailbox.
+pub fn score(verdict: Verdict, checks: &Checks, reasons: &[Reason], policy: &Policy) -> u8 {
+    let mailbox_confirmed = checks.smtp.status == Status::Passed;
+    match verdict {
+        Verdict::Invalid => 0,
+        Verdict::Unknown => 50,
+        Verdict::Risky => {
+            let risky = reasons
+                .iter()
+                .filter(|r| policy.severity(r.code).verdict() == Some(Verdict::Risky))
+                .count() as u8;
+            let base = 40u8.saturating_sub(10 * risky.saturating_sub(1)).max(10);
+            if mailbox_confirmed { base + 10 } else { base }
+        }
+        Verdict::Valid if mailbox_confirmed => 100,
+        Verdict::Valid if checks.dns.status == Status::Passed => 85,
+        Verdict::Valid => 70,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::route::MxHost;
+    use crate::verdict::Severity;
+
+    fn codes(report: &Report) -> Vec<&'static str> {
+        report.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+
+    fn hosts() -> MailRoute {
+        MailRoute::Hosts(vec![MxHost {
+            preference: 10,
+            host: "mx.example.com".into(),
+            implicit: false,
+        }])
+    }
+
+    fn answered(outcome: Outcome, catch_all: Option<bool>) -> MailboxEvidence {
+        MailboxEvidence::Answered {
+            host: "mx.example.com".into(),
+            code: 250,
+            enhanced: None,
+            message: String::new(),
+            outcome,
+            tls: true,
+            catch_all,
+        }
+    }
+
+    #[test]
+    fn invalid_syntax_is_invalid_with_position_and_skips_the_rest() {
+        let lists = Lists::new();
+        let r = Check::new("jane.example.com", &lists).finish(&Policy::default());
+        assert_eq!(r.verdict, Verdict::Invalid);
+        assert_eq!(r.address, None);
+        assert_eq!(codes(&r), ["invalid_syntax"]);
+        assert_eq!(r.score, 0);
+        let error = r.checks.syntax.error.as_ref().unwrap();
+        assert_eq!(error.code, "missing_at");
+        assert_eq!(r.checks.dns.skipped, Some(Skipped::NotNeeded));
+        assert_eq!(r.checks.smtp.status, Status::Skipped);
+    }
+
+    #[test]
+    fn layers_raise_the_score_of_a_valid_address() {
+        let lists = Lists::new();
+        let syntax_only = Check::new("jane@example.com", &lists)
+            .skip_dns(Skipped::SyntaxOnly)
+            .skip_mailbox(Skipped::SyntaxOnly)
+            .finish(&Policy::default());
+        assert_eq!(
+            (syntax_only.verdict, syntax_only.score),
+            (Verdict::Valid, 70)
+        );
+        let dns = Check::new("jane@example.com", &lists)
+            .with_dns(&hosts())
+            .skip_mailbox(Skipped::NoProber)
+            .finish(&Policy::default());
+        assert_eq!((dns.verdict, dns.score), (Verdict::Valid, 85));
+        assert_eq!(dns.checks.dns.route, Some("mx"));
+        let probed = Check::new("jane@example.com", &lists)
+            .with_dns(&hosts())
+            .with_mailbox(answered(Outcome::Deliverable, Some(false)))
+            .finish(&Policy::default());
+        assert_eq!((probed.verdict, probed.score), (Verdict::Valid, 100));
+    }
+
+    #[test]
+    fn dns_decides_domains_that_take_no_mail() {
+        let lists = Lists::new();
+        for (route, code, verdict) in [
+            (MailRoute::NullMx, "null_mx", Verdict::Invalid),
+            (MailRoute::NoMailServer, "no_mail_server", Verdict::Invalid),
+            (
+                MailRoute::DomainNotFound,
+                "domain_not_found",
+                Verdict::Invalid,
+            ),
+            (
+                MailRoute::DnsFailure(crate::dns::route::DnsFailure::NoAnswer),
+                "dns_failure",
+                Verdict::Unknown,
+            ),
+        ] {
+            let check = Check::new("jane@example.com", &lists).with_dns(&route);
+            assert!(!check.wants_mailbox());
+            let r = check.finish(&Policy::default());
+            assert_eq!((codes(&r), r.verdict), (vec![code], verdict));
+        }
+    }
+
+    #[test]
+    fn a_typo_becomes_a_reason_only_when_dns_backs_it() {
+        let lists = Lists::new();
+        let hint = Check::new("jane@gamil.com", &lists)
+            .with_dns(&hosts())
+            .finish(&Policy::default());
+        assert_eq!(hint.suggestion.as_deref(), Some("jane@gmail.com"));
+        assert_eq!(hint.verdict, Verdict::Valid);
+        let typo = Check::new("jane@gamil.com", &lists)
+            .with_dns(&MailRoute::DomainNotFound)
+            .finish(&Policy::default());
+        assert_eq!(typo.suggestion.as_deref(), Some("jane@gmail.com"));
+        assert_eq!(codes(&typo), ["domain_not_found", "possible_typo"]);
+    }
+
+    #[test]
+    fn mailbox_answers_map_to_reasons() {
+        let lists = Lists::new();
+        let run = |e: MailboxEvidence| {
+            Check::new("jane@example.com", &lists)
+                .with_dns(&hosts())
+                .with_mailbox(e)
+                .finish(&Policy::default())
+        };
+        let cases = [
+            (
+                answered(Outcome::MailboxNotFound, None),
+                "mailbox_not_found",
+                Verdict::Invalid,
+            ),
+            (
+                answered(Outcome::MailboxDisabled, None),
+                "mailbox_disabled",
+                Verdict::Invalid,
+            ),
+            (
+                answered(Outcome::MailboxFull, None),
+                "mailbox_full",
+                Verdict::Risky,
+            ),
+            (
+                answered(Outcome::Deliverable, Some(true)),
+                "catch_all",
+                Verdict::Risky,
+            ),
+            (
+                answered(Outcome::Blocked, None),
+                "smtp_blocked",
+                Verdict::Unknown,
+            ),
+            (
+                answered(Outcome::TemporaryFailure, None),
+                "smtp_temporary_failure",
+                Verdict::Unknown,
+            ),
+            (
+                answered(Outcome::UnknownPermanent, None),
+                "smtp_rejected",
+                Verdict::Unknown,
+            ),
+            (
+                MailboxEvidence::Timeout { host: None },
+                "smtp_timeout",
+                Verdict::Unknown,
+            ),
+            (
+                MailboxEvidence::Unreachable,
+                "smtp_unreachable",
+                Verdict::Unknown,
+            ),
+        ];
+        for (evidence, code, verdict) in cases {
+            let r = run(evidence);
+            assert_eq!((codes(&r), r.verdict), (vec![code], verdict), "{code}");
+        }
+    }
+
+    #[test]
+    fn risk_lists_and_policy() {
+        let lists = Lists::new();
+        let r = Check::new("info@mailinator.com", &lists).finish(&Policy::default());
+        assert_eq!(codes(&r), ["disposable", "role_account"]);
+        assert_eq!((r.verdict, r.score), (Verdict::Risky, 30));
+        let free = Check::new("jane@gmail.com", &lists).finish(&Policy::default());
+        assert_eq!(
+            (codes(&free), free.verdict),
+            (vec!["free_provider"], Verdict::Valid)
+        );
+        let b2b = Policy::default().with(ReasonCode::FreeProvider, Severity::Risky);
+        let r = Check::new("jane@gmail.com", &lists).finish(&b2b);
+        assert_eq!(r.verdict, Verdict::Risky);
+    }
+
+    #[test]
+    fn json_shape_is_the_public_contract() {
+        let lists = Lists::new();
+        let r = Check::new("Jane@Example.COM", &lists)
+            .with_dns(&hosts())
+            .with_mailbox(answered(Outcome::Deliverable, Some(false)))
+            .finish(&Policy::default());
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["input"], "Jane@Example.COM");
+        assert_eq!(v["address"], "Jane@example.com");
+        assert_eq!(v["verdict"], "valid");
+        assert_eq!(v["reasons"], serde_json::json!([]));
+        assert_eq!(v["suggestion"], serde_json::Value::Null);
+        assert_eq!(v["score"], 100);
+        assert_eq!(v["checks"]["syntax"]["status"], "passed");
+        assert_eq!(v["checks"]["dns"]["mx"][0]["host"], "mx.example.com");
+        assert_eq!(v["checks"]["smtp"]["result"], "answered");
+        assert_eq!(v["checks"]["smtp"]["outcome"], "deliverable");
+        assert_eq!(v["checks"]["smtp"]["tls"], true);
+    }
+
+    #[test]
+    fn evidence_round_trips_as_json() {
+        for e in [
+            answered(Outcome::MailboxFull, Some(false)),
+            MailboxEvidence::Timeout {
+                host: Some("mx".into()),
+            },
+            MailboxEvidence::Unreachable,
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<MailboxEvidence>(&json).unwrap(), e);
+        }
+    }
+}
