@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use mailvet_core::dns::{self, DnsError, Message, RecordType};
 
+use crate::http;
+
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// RFC 8484 §6: the media type of a DNS message.
 const DNS_MESSAGE: &str = "application/dns-message";
@@ -22,20 +24,12 @@ pub enum Method {
     Post,
 }
 
-/// An HTTP response, as far as DoH needs it.
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub body: Vec<u8>,
-}
+pub use crate::http::HttpResponse;
 
 /// Why a query got no DNS message back.
 #[derive(Debug)]
 pub enum DnsClientError {
     Io(io::Error),
-    /// The endpoint is not `http://IP:PORT/path`.
-    Url(String),
     /// The HTTP response could not be read, or is not a DoH answer.
     Http(String),
     /// The query could not be built or the answer could not be read.
@@ -48,7 +42,6 @@ impl fmt::Display for DnsClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DnsClientError::Io(e) => write!(f, "i/o: {e}"),
-            DnsClientError::Url(url) => write!(f, "not an http://IP:PORT/path URL: {url}"),
             DnsClientError::Http(what) => write!(f, "HTTP: {what}"),
             DnsClientError::Dns(e) => write!(f, "DNS: {e}"),
             DnsClientError::Mismatch => f.write_str("the answer does not match the question"),
@@ -158,23 +151,13 @@ fn checked(
 
 /// `GET url` over HTTP/1.1.
 pub fn get(url: &str) -> Result<HttpResponse, DnsClientError> {
-    let (addr, target) = split_url(url)?;
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: {DNS_MESSAGE}\r\nConnection: close\r\n\r\n"
-    );
-    exchange(addr, request.as_bytes())
+    Ok(http::request("GET", url, &[("Accept", DNS_MESSAGE)], None)?)
 }
 
 /// `POST url` with a DNS message as the body, over HTTP/1.1.
 pub fn post(url: &str, body: &[u8]) -> Result<HttpResponse, DnsClientError> {
-    let (addr, target) = split_url(url)?;
-    let mut request = format!(
-        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: {DNS_MESSAGE}\r\nContent-Type: {DNS_MESSAGE}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(body);
-    exchange(addr, &request)
+    let headers = [("Accept", DNS_MESSAGE), ("Content-Type", DNS_MESSAGE)];
+    Ok(http::request("POST", url, &headers, Some(body))?)
 }
 
 fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
@@ -182,101 +165,4 @@ fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     Ok(stream)
-}
-
-/// Sends a request with `Connection: close` and reads the response to the end of the stream.
-fn exchange(addr: SocketAddr, request: &[u8]) -> Result<HttpResponse, DnsClientError> {
-    let mut stream = connect(addr)?;
-    stream.write_all(request)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_http(&raw)
-}
-
-/// Splits `http://IP:PORT/path?query` into the address and the request target.
-fn split_url(url: &str) -> Result<(SocketAddr, &str), DnsClientError> {
-    let bad = || DnsClientError::Url(url.to_owned());
-    let rest = url.strip_prefix("http://").ok_or_else(bad)?;
-    let slash = rest.find('/').ok_or_else(bad)?;
-    let addr = rest[..slash].parse().map_err(|_| bad())?;
-    Ok((addr, &rest[slash..]))
-}
-
-/// Reads a whole HTTP/1.1 response (RFC 9112 §2.1): status line, fields, then a body of
-/// Content-Length octets (§6.3) or, without one, everything up to the end of the stream.
-fn parse_http(raw: &[u8]) -> Result<HttpResponse, DnsClientError> {
-    let bad = |what: &str| DnsClientError::Http(what.to_owned());
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of header"))?;
-    let head = std::str::from_utf8(&raw[..end]).map_err(|_| bad("header is not text"))?;
-    let body = &raw[end + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .strip_prefix("HTTP/1.1 ")
-        .or_else(|| status_line.strip_prefix("HTTP/1.0 "))
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| bad(status_line))?;
-    let mut content_type = None;
-    let mut content_length = None;
-    for line in lines {
-        let (name, value) = line.split_once(':').ok_or_else(|| bad(line))?;
-        let value = value.trim();
-        match name.to_ascii_lowercase().as_str() {
-            "content-type" => content_type = Some(value.to_owned()),
-            "content-length" => {
-                content_length = Some(value.parse::<usize>().map_err(|_| bad(line))?);
-            }
-            "transfer-encoding" => return Err(bad("transfer codings are not read here")),
-            _ => {}
-        }
-    }
-    let body = match content_length {
-        Some(len) => body
-            .get(..len)
-            .ok_or_else(|| bad("body shorter than Content-Length"))?,
-        None => body,
-    };
-    Ok(HttpResponse {
-        status,
-        content_type,
-        body: body.to_vec(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_split_into_address_and_target() {
-        let (addr, target) = split_url("http://127.0.0.1:8053/dns-query?dns=AAAB").expect("url");
-        assert_eq!(addr, SocketAddr::from(([127, 0, 0, 1], 8053)));
-        assert_eq!(target, "/dns-query?dns=AAAB");
-        assert!(split_url("https://127.0.0.1:8053/dns-query").is_err());
-        assert!(split_url("http://localhost:8053/dns-query").is_err());
-        assert!(split_url("http://127.0.0.1:8053").is_err());
-    }
-
-    #[test]
-    fn responses_are_cut_at_content_length() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/dns-message\r\ncontent-length: 3\r\n\r\nabcdef";
-        let response = parse_http(raw).expect("response");
-        assert_eq!(response.status, 200);
-        assert_eq!(response.content_type.as_deref(), Some(DNS_MESSAGE));
-        assert_eq!(response.body, b"abc");
-    }
-
-    #[test]
-    fn broken_responses_are_errors() {
-        assert!(parse_http(b"HTTP/1.1 200 OK\r\n").is_err());
-        assert!(parse_http(b"SMTP 220\r\n\r\n").is_err());
-        assert!(parse_http(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").is_err());
-        assert!(
-            parse_http(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc").is_err()
-        );
-    }
 }

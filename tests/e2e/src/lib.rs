@@ -6,7 +6,10 @@
 //! when the [`World`] is dropped. [`World::from_env`] attaches to a world someone else started.
 
 pub mod dns_client;
+pub mod http;
+pub mod runner;
 pub mod smtp;
+pub mod worker;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -259,7 +262,12 @@ impl std::error::Error for WorldError {
 }
 
 fn world_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../world/world.sh")
+    repo_root().join("tests/world/world.sh")
+}
+
+/// The root of the repository checkout.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A directory name no other world uses: this process's ID, the time, and a counter for worlds

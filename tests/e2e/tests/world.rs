@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use mailvet_core::dns::{Message, RData, Rcode, Record, RecordType};
 use mailvet_e2e::World;
 use mailvet_e2e::dns_client::{self, Method};
+use mailvet_e2e::runner::{self, Test};
 use mailvet_e2e::smtp::{Client, Reply};
 
 /// For replies that come at once.
@@ -27,9 +28,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a client waits on a tarpit before it gives up; the world stalls far longer.
 const STALL_WAIT: Duration = Duration::from_millis(1500);
 
-type Test = fn(&World);
-
-const TESTS: &[(&str, Test)] = &[
+const TESTS: &[Test<World>] = &[
     (
         "dns_mx_of_a_mail_domain_over_get",
         dns_mx_of_a_mail_domain_over_get,
@@ -133,79 +132,14 @@ const TESTS: &[(&str, Test)] = &[
 ];
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        for (name, _) in TESTS {
-            println!("{name}: test");
-        }
-        return ExitCode::SUCCESS;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let selected: Vec<&(&str, Test)> = TESTS
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
-        .collect();
-
-    let started = Instant::now();
-    let mut world = match World::from_env_or_start() {
-        Ok(world) => world,
-        Err(e) => {
-            println!("the mail world did not start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!(
-        "world in {} ({:?})",
-        world.dir().display(),
-        started.elapsed()
-    );
-    println!("running {} tests", selected.len());
-
-    let results: Vec<(&str, bool)> = std::thread::scope(|scope| {
-        let world = &world;
-        let handles: Vec<_> = selected
-            .iter()
-            .map(|&&(name, test)| {
-                let handle = std::thread::Builder::new()
-                    .name(name.to_owned())
-                    .spawn_scoped(scope, move || test(world));
-                (name, handle)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(name, handle)| {
-                let passed = match handle {
-                    Ok(handle) => handle.join().is_ok(),
-                    Err(e) => {
-                        println!("{name}: could not start a thread: {e}");
-                        false
-                    }
-                };
-                (name, passed)
-            })
-            .collect()
-    });
-
-    let failed = results.iter().filter(|(_, passed)| !passed).count();
-    for (name, passed) in &results {
-        println!("test {name} ... {}", if *passed { "ok" } else { "FAILED" });
-    }
-    if failed > 0 {
-        world.keep_dir();
-        println!("world logs kept in {}", world.dir().display());
-    }
-    drop(world);
-    println!(
-        "{} passed, {failed} failed in {:?}",
-        results.len() - failed,
-        started.elapsed()
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    runner::run(
+        TESTS,
+        || World::from_env_or_start().map_err(|e| format!("the mail world did not start: {e}")),
+        |world| {
+            world.keep_dir();
+            println!("world logs kept in {}", world.dir().display());
+        },
+    )
 }
 
 // ---- DNS ----
