@@ -164,6 +164,22 @@ pub enum MailboxEvidence {
     Unreachable,
 }
 
+/// What the edge Worker asks the prober (`POST /v1/probe`, bearer token): one address, and the
+/// mail hosts the Worker already found, so the prober need not resolve the MX again. Without
+/// `mx` the prober resolves the domain itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeRequest {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mx: Option<Vec<MxSummary>>,
+}
+
+/// The prober's answer: what the mail server said, or why it could not be asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeResponse {
+    pub evidence: MailboxEvidence,
+}
+
 /// An address on its way through the layers.
 #[derive(Clone, Debug)]
 pub struct Check<'a> {
@@ -640,6 +656,30 @@ mod tests {
         assert_eq!(v["checks"]["smtp"]["result"], "answered");
         assert_eq!(v["checks"]["smtp"]["outcome"], "deliverable");
         assert_eq!(v["checks"]["smtp"]["tls"], true);
+    }
+
+    #[test]
+    fn probe_messages_read_the_documented_json() {
+        let request: ProbeRequest = serde_json::from_str(
+            r#"{"email":"jane@example.com","mx":[{"preference":10,"host":"mx.example.com"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(request.mx.unwrap()[0].host, "mx.example.com");
+        let bare: ProbeRequest = serde_json::from_str(r#"{"email":"jane@example.com"}"#).unwrap();
+        assert_eq!(bare.mx, None);
+        let response: ProbeResponse = serde_json::from_str(
+            r#"{"evidence":{"result":"answered","host":"mx","code":550,"enhanced":"5.1.1","message":"no such user","outcome":"mailbox_not_found","tls":false}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            response.evidence,
+            MailboxEvidence::Answered {
+                code: 550,
+                outcome: Outcome::MailboxNotFound,
+                catch_all: None,
+                ..
+            }
+        ));
     }
 
     #[test]
