@@ -19,8 +19,8 @@ pub use message::{Message, Question, RData, Record, Soa, parse_response};
 pub use name::normalize_name;
 pub use query::{base64url, build_query, doh_get_url};
 pub use route::{
-    DnsFailure, Lookup, MailRoute, MxHost, RouteDecision, RouteEvidence, follow_up_queries,
-    mail_route,
+    DnsFailure, HostEvidence, Lookup, MailRoute, MxHost, RouteDecision, RouteEvidence, cache_ttl,
+    check_mx_hosts, follow_up_queries, mail_route,
 };
 
 use core::fmt;

@@ -166,14 +166,121 @@ pub fn mail_route(evidence: &RouteEvidence<'_>) -> RouteDecision {
     if evidence.a.is_none() && evidence.aaaa.is_none() {
         return failure(DnsFailure::AddressLookupsMissing);
     }
-    let mut negative_ttl = mx.negative_ttl();
-    let mut address_ttl: Option<u32> = None;
+    match addresses(domain, evidence.a, evidence.aaaa) {
+        Ok(Addresses::Found(address_ttl)) => {
+            let host = MxHost {
+                preference: 0,
+                host: normalize_name(domain),
+                implicit: true,
+            };
+            // The route rests on the MX being absent and the address present: both must hold.
+            let ttl = mx.negative_ttl().map(|t| t.min(address_ttl));
+            decision(MailRoute::Hosts(vec![host]), ttl)
+        }
+        Ok(Addresses::None(negative_ttl)) => decision(
+            MailRoute::NoMailServer,
+            min_known(mx.negative_ttl(), negative_ttl),
+        ),
+        Err(f) => failure(f),
+    }
+}
+
+/// The A and AAAA lookups of one mail host named by an MX record.
+#[derive(Clone, Copy, Debug)]
+pub struct HostEvidence<'a> {
+    /// The host's name, as in the route.
+    pub host: &'a str,
+    pub a: Lookup<'a>,
+    pub aaaa: Lookup<'a>,
+}
+
+/// Checks that the hosts an MX route names exist. RFC 5321 §5.1: "If MX records are present,
+/// but none of them are usable, […] this situation MUST be reported as an error"; a host whose
+/// name has no address record (NXDOMAIN, or neither A nor AAAA) is not usable.
+///
+/// `hosts` holds the lookups of some or all hosts of the route. One host with an address makes
+/// the route usable, so a caller may look hosts up in order and stop once the route comes back
+/// as [`MailRoute::Hosts`]. When every host lacks an address the route is
+/// [`MailRoute::NoMailServer`]; when a host was not looked up or its lookup failed, and no host
+/// has an address, nothing is proven: [`MailRoute::DnsFailure`]. Other routes, and an implicit
+/// MX (which rests on the domain's own addresses), come back unchanged.
+pub fn check_mx_hosts(route: RouteDecision, hosts: &[HostEvidence<'_>]) -> RouteDecision {
+    let MailRoute::Hosts(listed) = &route.route else {
+        return route;
+    };
+    if listed.iter().any(|h| h.implicit) {
+        return route;
+    }
+    let mut negative_ttl = route.ttl;
     // The first failure is the one reported.
     let mut failed = None;
-    for (lookup, rtype) in [
-        (evidence.a, RecordType::A),
-        (evidence.aaaa, RecordType::Aaaa),
-    ] {
+    for host in listed {
+        let Some(evidence) = hosts.iter().find(|e| normalize_name(e.host) == host.host) else {
+            failed = failed.or(Some(DnsFailure::AddressLookupsMissing));
+            continue;
+        };
+        match addresses(&host.host, Some(evidence.a), Some(evidence.aaaa)) {
+            Ok(Addresses::Found(ttl)) => {
+                let ttl = route.ttl.map(|t| t.min(ttl));
+                return decision(route.route, ttl);
+            }
+            Ok(Addresses::None(ttl)) => negative_ttl = min_known(negative_ttl, ttl),
+            Err(f) => failed = failed.or(Some(f)),
+        }
+    }
+    match failed {
+        Some(f) => failure(f),
+        None => decision(MailRoute::NoMailServer, negative_ttl),
+    }
+}
+
+/// How long one response may be kept in a cache, in seconds; `None` when it may not be.
+///
+/// An answer is kept for the smallest TTL of its answer section (RFC 2181 §5.2). A negative
+/// answer (NXDOMAIN, or NOERROR without records of the type asked, RFC 2308 §1), also at the end
+/// of a CNAME chain, is kept for the SOA's negative TTL (RFC 2308 §5), and not at all without an
+/// SOA. Truncated answers and every other RCODE are not kept: RFC 2308 §7.1 allows a short
+/// cache of a server failure but does not ask for one, and another try may well succeed.
+pub fn cache_ttl(m: &Message) -> Option<u32> {
+    if m.truncated {
+        return None;
+    }
+    let negative = match (m.rcode, m.questions.as_slice()) {
+        (Rcode::NxDomain, _) => true,
+        (Rcode::NoError, [q]) => m.answers_for(&q.name, q.rtype).is_empty(),
+        // Without the question echoed (see `checked`), any record is taken as the answer.
+        (Rcode::NoError, _) => m.answers.is_empty(),
+        _ => return None,
+    };
+    let answer_ttl = m.min_ttl();
+    if negative {
+        let soa = m.negative_ttl()?;
+        Some(answer_ttl.map_or(soa, |t| t.min(soa)))
+    } else {
+        answer_ttl
+    }
+}
+
+/// What the A and AAAA lookups of one name say.
+enum Addresses {
+    /// At least one address; the smallest TTL of the address records.
+    Found(u32),
+    /// Every lookup made says there is none; how long that may be cached (RFC 2308 §5).
+    None(Option<u32>),
+}
+
+/// Reads the A and AAAA lookups of `name` (`None`: not made). An address in either is enough;
+/// "none" needs every lookup made to say so, since one family answering "none" while the other
+/// failed proves nothing. The first failure is the one reported.
+fn addresses(
+    name: &str,
+    a: Option<Lookup<'_>>,
+    aaaa: Option<Lookup<'_>>,
+) -> Result<Addresses, DnsFailure> {
+    let mut negative_ttl = Some(u32::MAX);
+    let mut address_ttl: Option<u32> = None;
+    let mut failed = None;
+    for (lookup, rtype) in [(a, RecordType::A), (aaaa, RecordType::Aaaa)] {
         let Some(lookup) = lookup else { continue };
         let m = match lookup {
             Lookup::Answer(m) => m,
@@ -182,7 +289,7 @@ pub fn mail_route(evidence: &RouteEvidence<'_>) -> RouteDecision {
                 continue;
             }
         };
-        if let Err(f) = checked(m, domain, rtype) {
+        if let Err(f) = checked(m, name, rtype) {
             failed = failed.or(Some(f));
             continue;
         }
@@ -193,29 +300,18 @@ pub fn mail_route(evidence: &RouteEvidence<'_>) -> RouteDecision {
                 continue;
             }
         }
-        if m.answers_for(domain, rtype).is_empty() {
+        if m.answers_for(name, rtype).is_empty() {
             negative_ttl = min_known(negative_ttl, m.negative_ttl());
         } else {
             let ttl = m.min_ttl().unwrap_or(0);
             address_ttl = Some(address_ttl.map_or(ttl, |t| t.min(ttl)));
         }
     }
-
-    if let Some(address_ttl) = address_ttl {
-        let host = MxHost {
-            preference: 0,
-            host: normalize_name(domain),
-            implicit: true,
-        };
-        // The route rests on the MX being absent and the address present: both must hold.
-        let ttl = mx.negative_ttl().map(|t| t.min(address_ttl));
-        return decision(MailRoute::Hosts(vec![host]), ttl);
+    match (address_ttl, failed) {
+        (Some(ttl), _) => Ok(Addresses::Found(ttl)),
+        (None, Some(f)) => Err(f),
+        (None, None) => Ok(Addresses::None(negative_ttl)),
     }
-    // One address family answering "none" while the other failed proves nothing.
-    if let Some(f) = failed {
-        return failure(f);
-    }
-    decision(MailRoute::NoMailServer, negative_ttl)
 }
 
 fn explicit_route(records: &[&Record], ttl: Option<u32>) -> RouteDecision {
@@ -787,6 +883,173 @@ mod tests {
             follow_up_queries(DOMAIN, &m),
             &[RecordType::A, RecordType::Aaaa]
         );
+    }
+
+    /// `m`, but asking about and answering for `name` (an MX host) instead of the domain.
+    fn about(name: &str, mut m: Message) -> Message {
+        m.questions[0].name = name.into();
+        for r in &mut m.answers {
+            r.name = name.into();
+        }
+        m
+    }
+
+    fn two_hosts() -> RouteDecision {
+        route_mx(&message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![
+                mx(10, "mx1.example.com", 300),
+                mx(20, "mx2.example.com", 300),
+            ],
+            None,
+        ))
+    }
+
+    #[test]
+    fn mx_hosts_without_addresses_leave_no_mail_server() {
+        let nx = |rtype| {
+            let m = message(Rcode::NxDomain, rtype, Vec::new(), Some((600, 120)));
+            about("mx1.example.com", m)
+        };
+        let (nx_a, nx_aaaa) = (nx(RecordType::A), nx(RecordType::Aaaa));
+        let none_a = about("mx2.example.com", nodata(RecordType::A, 90));
+        let none_aaaa = about("mx2.example.com", nodata(RecordType::Aaaa, 90));
+        let dangling = [
+            HostEvidence {
+                host: "mx1.example.com",
+                a: Lookup::Answer(&nx_a),
+                aaaa: Lookup::Answer(&nx_aaaa),
+            },
+            // Names compare in presentation form.
+            HostEvidence {
+                host: "MX2.example.com.",
+                a: Lookup::Answer(&none_a),
+                aaaa: Lookup::Answer(&none_aaaa),
+            },
+        ];
+        assert_eq!(
+            check_mx_hosts(two_hosts(), &dangling),
+            RouteDecision {
+                route: MailRoute::NoMailServer,
+                ttl: Some(90)
+            }
+        );
+        // The second host was not looked up: it might have an address.
+        assert_eq!(
+            check_mx_hosts(two_hosts(), &dangling[..1]).route,
+            MailRoute::DnsFailure(DnsFailure::AddressLookupsMissing)
+        );
+        // A failed lookup proves nothing either, even beside an answer of "none".
+        let servfail = about(
+            "mx2.example.com",
+            message(Rcode::ServFail, RecordType::A, Vec::new(), None),
+        );
+        let failed = [
+            dangling[0],
+            HostEvidence {
+                host: "mx2.example.com",
+                a: Lookup::Answer(&servfail),
+                aaaa: Lookup::Answer(&none_aaaa),
+            },
+        ];
+        assert_eq!(
+            check_mx_hosts(two_hosts(), &failed).route,
+            MailRoute::DnsFailure(DnsFailure::Rcode(Rcode::ServFail))
+        );
+    }
+
+    #[test]
+    fn one_mx_host_with_an_address_makes_the_route_usable() {
+        let v6 = about(
+            "mx2.example.com",
+            message(Rcode::NoError, RecordType::Aaaa, vec![aaaa(120)], None),
+        );
+        let none_a = about("mx2.example.com", nodata(RecordType::A, 90));
+        let second_only = [HostEvidence {
+            host: "mx2.example.com",
+            a: Lookup::Answer(&none_a),
+            aaaa: Lookup::Answer(&v6),
+        }];
+        let usable = check_mx_hosts(two_hosts(), &second_only);
+        assert_eq!(usable.route, two_hosts().route);
+        assert_eq!(usable.ttl, Some(120));
+
+        let v4 = about(
+            "mx1.example.com",
+            message(Rcode::NoError, RecordType::A, vec![a(600)], None),
+        );
+        let first_only = [HostEvidence {
+            host: "mx1.example.com",
+            a: Lookup::Answer(&v4),
+            aaaa: Lookup::Failed,
+        }];
+        assert_eq!(check_mx_hosts(two_hosts(), &first_only), two_hosts());
+
+        // Routes without named hosts need no host lookups.
+        let implicit = RouteDecision {
+            route: MailRoute::Hosts(vec![MxHost {
+                preference: 0,
+                host: DOMAIN.into(),
+                implicit: true,
+            }]),
+            ttl: Some(60),
+        };
+        assert_eq!(check_mx_hosts(implicit.clone(), &[]), implicit);
+        let null = route_mx(&message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![mx(0, "", 60)],
+            None,
+        ));
+        assert_eq!(check_mx_hosts(null.clone(), &[]), null);
+    }
+
+    #[test]
+    fn cache_ttl_of_positive_and_negative_answers() {
+        let positive = message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![
+                mx(10, "mx1.example.com", 3600),
+                mx(20, "mx2.example.com", 300),
+            ],
+            None,
+        );
+        assert_eq!(cache_ttl(&positive), Some(300));
+        let mut bare = positive.clone();
+        bare.questions.clear();
+        assert_eq!(cache_ttl(&bare), Some(300));
+        // RFC 2308 §5: the smaller of the SOA's TTL and its MINIMUM.
+        let nodata = message(Rcode::NoError, RecordType::Mx, Vec::new(), Some((600, 60)));
+        assert_eq!(cache_ttl(&nodata), Some(60));
+        let nx = message(Rcode::NxDomain, RecordType::Mx, Vec::new(), Some((45, 900)));
+        assert_eq!(cache_ttl(&nx), Some(45));
+        let nx_without_soa = message(Rcode::NxDomain, RecordType::Mx, Vec::new(), None);
+        assert_eq!(cache_ttl(&nx_without_soa), None);
+
+        // A CNAME chain ending without the type asked is a negative answer too.
+        let cname = Record {
+            name: DOMAIN.into(),
+            rtype: RecordType::Cname,
+            ttl: 300,
+            data: RData::Cname("target.example.com".into()),
+        };
+        let chain = message(
+            Rcode::NoError,
+            RecordType::Mx,
+            vec![cname.clone()],
+            Some((3600, 120)),
+        );
+        assert_eq!(cache_ttl(&chain), Some(120));
+        let chain = message(Rcode::NoError, RecordType::Mx, vec![cname], None);
+        assert_eq!(cache_ttl(&chain), None);
+
+        let servfail = message(Rcode::ServFail, RecordType::Mx, Vec::new(), Some((60, 60)));
+        assert_eq!(cache_ttl(&servfail), None);
+        let mut truncated = positive;
+        truncated.truncated = true;
+        assert_eq!(cache_ttl(&truncated), None);
     }
 
     #[test]
