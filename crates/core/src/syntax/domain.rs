@@ -1,19 +1,19 @@
 //! The domain: `Domain / address-literal` of RFC 5321 §4.1.2, with U-labels (RFC 6531 §3.3).
 //!
 //! All-ASCII domains without `xn--` labels (nearly every real address) are checked and
-//! lowercased here in one pass. The rest goes through UTS-46 with the `idna` crate, configured
-//! deliberately:
+//! lowercased here in one pass. The rest goes through UTS-46 (run by the [`super::unicode`] back
+//! end: the `idna` crate in the default build), configured deliberately:
 //!
 //! - Nontransitional processing (the only one `idna` 1.x offers): `ß`, `ς`, ZWJ and ZWNJ are
 //!   kept, as IDNA2008 (RFC 5892) does, instead of being mapped away as in IDNA2003.
-//! - `UseSTD3ASCIIRules` ([`AsciiDenyList::STD3`]): only letters, digits and hyphens in labels,
-//!   as RFC 5321 §4.1.2 `Ldh-str` requires; the WHATWG URL deny list would let `_` and others in.
-//! - `CheckHyphens` ([`Hyphens::Check`]): no hyphen first or last, nor in both the third and
-//!   fourth positions (RFC 5891 §4.2.3.1; RFC 5890 §2.3.1 reserves `??--` labels).
-//! - `VerifyDnsLength` is done here rather than by `idna`, on the A-label form, so that each
-//!   limit gets its own error code (RFC 1035 §2.3.4).
-//! - `CheckBidi` and `CheckJoiners` are always on in `idna` 1.x (RFC 5893, RFC 5892 Appendix A.1,
-//!   A.2).
+//! - `UseSTD3ASCIIRules`: only letters, digits and hyphens in labels, as RFC 5321 §4.1.2
+//!   `Ldh-str` requires; the WHATWG URL deny list would let `_` and others in.
+//! - `CheckHyphens`: no hyphen first or last, nor in both the third and fourth positions
+//!   (RFC 5891 §4.2.3.1; RFC 5890 §2.3.1 reserves `??--` labels).
+//! - These two are checked here on the result ([`is_std3_label`]), whatever the back end did.
+//! - `VerifyDnsLength` is done here rather than by the back end, on the A-label form, so that
+//!   each limit gets its own error code (RFC 1035 §2.3.4).
+//! - `CheckBidi` and `CheckJoiners` (RFC 5893, RFC 5892 Appendix A.1, A.2) are the back end's.
 //!
 //! UTS-46 lets through symbols that IDNA2008 disallows (emoji, `♥`), because IDNA2003 had them,
 //! and does not check CONTEXTO rules; RFC 6531 asks for IDNA2008 U-labels, so
@@ -23,9 +23,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use idna::uts46::{AsciiDenyList, ErrorPolicy, Hyphens, ProcessingSuccess, Uts46};
-
 use super::local::ascii_error;
+use super::unicode::backend;
 use super::{
     MAX_DOMAIN_OCTETS, MAX_LABEL_OCTETS, SyntaxError, SyntaxErrorCode as C, idna2008, is_control,
     literal,
@@ -248,30 +247,26 @@ fn is_numeric(tld: &str) -> bool {
     tld.bytes().all(|b| b.is_ascii_digit())
 }
 
-const UTS46: Uts46 = Uts46::new();
-
 /// Runs UTS-46 (configured as the module docs say) on `domain`: the Unicode and A-label forms.
 fn to_unicode_and_ascii(domain: &str) -> Option<(String, String)> {
-    let mut unicode = String::new();
-    let mut ascii = String::new();
-    match UTS46.process(
-        domain.as_bytes(),
-        AsciiDenyList::STD3,
-        Hyphens::Check,
-        ErrorPolicy::FailFast,
-        |_, _, _| true,
-        &mut unicode,
-        Some(&mut ascii),
-    ) {
-        Ok(ProcessingSuccess::Passthrough) => Some((domain.to_owned(), domain.to_owned())),
-        Ok(ProcessingSuccess::WroteToSink) => {
-            if ascii.is_empty() {
-                ascii.clone_from(&unicode);
-            }
-            Some((unicode, ascii))
-        }
-        Err(_) => None,
-    }
+    let (unicode, ascii) = backend().uts46(domain)?;
+    unicode
+        .split('.')
+        .all(is_std3_label)
+        .then_some((unicode, ascii))
+}
+
+/// UTS-46 `UseSTD3ASCIIRules` (the ASCII in a label is letters, digits and hyphens; UTS #46
+/// §4 step 1 maps letters to lowercase) and `CheckHyphens` (UTS #46 §4.1 criteria 2 and 3) for
+/// one label of the Unicode form.
+fn is_std3_label(label: &str) -> bool {
+    let mut chars = label.chars().skip(2);
+    label
+        .chars()
+        .all(|c| !c.is_ascii() || matches!(c, 'a'..='z' | '0'..='9' | '-'))
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && (chars.next(), chars.next()) != (Some('-'), Some('-'))
 }
 
 /// Finishes a domain that has non-ASCII or `xn--` labels.
@@ -332,7 +327,7 @@ fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
 
 /// RFC 5891 §5.4: an A-label must be the encoding of its U-label, compared without case.
 fn round_trips(u_label: &str, a_label: &str) -> bool {
-    idna::punycode::encode_str(u_label).is_some_and(|encoded| {
+    backend().punycode_encode(u_label).is_some_and(|encoded| {
         a_label
             .get(4..)
             .is_some_and(|p| p.eq_ignore_ascii_case(&encoded))

@@ -7,8 +7,7 @@
 //! `Unstable`) and have no unassigned code points, so the remaining steps of the derivation
 //! (RFC 5892 §3) are the ones below.
 
-use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory as Gc};
-use icu_properties::{CodePointMapData, CodePointSetData};
+use super::unicode::{GeneralCategory as Gc, backend};
 
 /// RFC 5892 §3 derived property values, as far as they matter here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,13 +20,13 @@ enum Status {
 }
 
 fn category(c: char) -> Gc {
-    CodePointMapData::<Gc>::new().get(c)
+    backend().general_category(c)
 }
 
 /// Whether `c` is a `Default_Ignorable_Code_Point` (invisible: format characters, fillers,
 /// variation selectors).
 pub(super) fn is_ignorable(c: char) -> bool {
-    CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+    backend().is_default_ignorable(c)
 }
 
 /// RFC 5892 §3, for a code point that UTS-46 mapping produced.

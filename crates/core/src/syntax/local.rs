@@ -2,10 +2,7 @@
 
 use std::borrow::Cow;
 
-use icu_normalizer::ComposingNormalizerBorrowed;
-use icu_properties::CodePointMapData;
-use icu_properties::props::GeneralCategory;
-
+use super::unicode::{GeneralCategory, backend};
 use super::{SyntaxError, SyntaxErrorCode as C, is_control};
 
 /// `atext` of RFC 5322 §3.2.3 (which RFC 5321 §4.1.2 `Atom` uses), for ASCII bytes; bytes of
@@ -69,14 +66,7 @@ impl<'a> Local<'a> {
         let content = if self.ascii {
             content
         } else {
-            let composed = match ComposingNormalizerBorrowed::new_nfc().normalize(&content) {
-                Cow::Owned(composed) => Some(composed),
-                Cow::Borrowed(_) => None,
-            };
-            match composed {
-                Some(composed) => Cow::Owned(composed),
-                None => content,
-            }
+            Cow::Owned(backend().nfc(&content))
         };
         if is_dot_string(&content) {
             content
@@ -205,7 +195,7 @@ fn check_non_ascii(input: &str, i: usize) -> Result<usize, SyntaxError> {
     }
     // Not excluded by RFC 6531's grammar, but invisible or meaningless: see the module docs.
     // The joiners stay: Persian words need ZWNJ, emoji sequences ZWJ.
-    let category = CodePointMapData::<GeneralCategory>::new().get(c);
+    let category = backend().general_category(c);
     if !matches!(c, '\u{200C}' | '\u{200D}')
         && matches!(
             category,

@@ -38,6 +38,10 @@
 //!   is kept in lowercase A-label form (what goes on the wire) and in Unicode form.
 //!   A dotless domain (`a@localhost`) is valid per RFC 5321 but warned about; a TLD made only of
 //!   digits is invalid (RFC 3696 §2).
+//! - **Unicode data.** Code point properties, NFC and UTS-46 come from a [`Unicode`] back end:
+//!   ICU4X in the default build; without the feature `idna`, the one the caller registers with
+//!   `set_unicode` (the browser widget lends the browser's own), and only ASCII until then.
+//!   The rules above stay here either way.
 //! - **Address literals.** IPv4 and `IPv6:` literals are checked against RFC 5321 §4.1.3 (which is
 //!   stricter than RFC 4291: `::` must stand for at least two groups). A General-address-literal
 //!   (`[tag:content]`) is well-formed but has no registered tag we could use: it gets its own
@@ -107,9 +111,17 @@
 //! | `address_literal` | the domain is an IP address literal |
 
 mod domain;
+// Without `idna`, the unit tests run on it as a registered back end.
+#[cfg(any(feature = "idna", test))]
+mod icu4x;
 mod idna2008;
 mod literal;
 mod local;
+mod unicode;
+
+#[cfg(not(feature = "idna"))]
+pub use unicode::set_unicode;
+pub use unicode::{GeneralCategory, Unicode};
 
 use std::borrow::Cow;
 use std::fmt;
