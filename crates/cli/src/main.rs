@@ -1,5 +1,55 @@
 //! `mailvet`: the native binary. The only part of mailvet that opens port 25.
+//!
+//! Exit status: 0 when every input got a report (whatever its verdict), 1 when `--fail-on`
+//! matched a verdict, 2 when mailvet could not do its job (bad arguments, an unreadable policy
+//! file, unreadable input). An address is never an error: an unreachable DNS server makes a
+//! verdict `unknown` with the reason `dns_failure`. Nothing printed on standard error names an
+//! address.
 
-fn main() {
-    println!("mailvet {}", env!("CARGO_PKG_VERSION"));
+mod check;
+mod doh;
+mod input;
+mod output;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailvet",
+    version,
+    about = "Checks email addresses: syntax, risk lists and DNS."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Checks addresses and writes one report per address, in input order.
+    Check(check::CheckArgs),
+}
+
+/// Why mailvet could not do its job, as a sentence for `error: …`.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+    };
+    result.unwrap_or_else(|failure| {
+        eprintln!("error: {failure}");
+        ExitCode::from(2)
+    })
 }
