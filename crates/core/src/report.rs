@@ -162,6 +162,25 @@ pub enum MailboxEvidence {
     },
     /// No mail server of the domain accepted a connection.
     Unreachable,
+    /// The prober did not ask the mail server, by a rule of its own; `why` says which.
+    NotAsked {
+        /// The first MX host the rule stopped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        why: NotAsked,
+    },
+}
+
+/// Why the prober did not ask a mail server about a mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotAsked {
+    /// Every address of the mail hosts is loopback, private or otherwise special-purpose
+    /// (RFC 6890), and the prober was not told to connect to such addresses.
+    PrivateAddress,
+    /// The local part is not ASCII and no mail host offers SMTPUTF8, so `RCPT TO` cannot name
+    /// the mailbox (RFC 6531 §3.2).
+    NeedsSmtputf8,
 }
 
 /// What the edge Worker asks the prober (`POST /v1/probe`, bearer token): one address, and the
@@ -344,6 +363,16 @@ impl<'a> Check<'a> {
             },
             MailboxEvidence::Timeout { .. } => (Status::Inconclusive, &[ReasonCode::SmtpTimeout]),
             MailboxEvidence::Unreachable => (Status::Inconclusive, &[ReasonCode::SmtpUnreachable]),
+            // A private address is no mail server anyone on the Internet reaches; a server
+            // without SMTPUTF8 cannot be asked about the mailbox. Neither says it is missing.
+            MailboxEvidence::NotAsked {
+                why: NotAsked::PrivateAddress,
+                ..
+            } => (Status::Inconclusive, &[ReasonCode::SmtpUnreachable]),
+            MailboxEvidence::NotAsked {
+                why: NotAsked::NeedsSmtputf8,
+                ..
+            } => (Status::Inconclusive, &[ReasonCode::SmtpRejected]),
         };
         self.reasons.extend(codes.iter().map(|c| Reason::new(*c)));
         self.smtp = Some(SmtpCheck {
@@ -614,6 +643,22 @@ mod tests {
                 "smtp_unreachable",
                 Verdict::Unknown,
             ),
+            (
+                MailboxEvidence::NotAsked {
+                    host: Some("mx.example.com".into()),
+                    why: NotAsked::PrivateAddress,
+                },
+                "smtp_unreachable",
+                Verdict::Unknown,
+            ),
+            (
+                MailboxEvidence::NotAsked {
+                    host: None,
+                    why: NotAsked::NeedsSmtputf8,
+                },
+                "smtp_rejected",
+                Verdict::Unknown,
+            ),
         ];
         for (evidence, code, verdict) in cases {
             let r = run(evidence);
@@ -683,6 +728,32 @@ mod tests {
     }
 
     #[test]
+    fn not_asked_reads_as_documented() {
+        let e: MailboxEvidence =
+            serde_json::from_str(r#"{"result":"not_asked","host":"mx","why":"needs_smtputf8"}"#)
+                .unwrap();
+        assert_eq!(
+            e,
+            MailboxEvidence::NotAsked {
+                host: Some("mx".into()),
+                why: NotAsked::NeedsSmtputf8
+            }
+        );
+        let lists = Lists::new();
+        let r = Check::new("jane@example.com", &lists)
+            .with_dns(&hosts())
+            .with_mailbox(MailboxEvidence::NotAsked {
+                host: None,
+                why: NotAsked::PrivateAddress,
+            })
+            .finish(&Policy::default());
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["checks"]["smtp"]["status"], "inconclusive");
+        assert_eq!(v["checks"]["smtp"]["result"], "not_asked");
+        assert_eq!(v["checks"]["smtp"]["why"], "private_address");
+    }
+
+    #[test]
     fn evidence_round_trips_as_json() {
         for e in [
             answered(Outcome::MailboxFull, Some(false)),
@@ -690,6 +761,10 @@ mod tests {
                 host: Some("mx".into()),
             },
             MailboxEvidence::Unreachable,
+            MailboxEvidence::NotAsked {
+                host: Some("mx".into()),
+                why: NotAsked::PrivateAddress,
+            },
         ] {
             let json = serde_json::to_string(&e).unwrap();
             assert_eq!(serde_json::from_str::<MailboxEvidence>(&json).unwrap(), e);
