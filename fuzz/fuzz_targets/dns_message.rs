@@ -129,7 +129,13 @@ fn route(domain: &str, message: &Message) {
                     );
                 }
                 for (i, host) in hosts.iter().enumerate() {
-                    assert!(!host.host.is_empty(), "the root as a host: {hosts:?}");
+                    // RFC 7505 §3: a root exchange is a null MX, never a host. The implicit MX
+                    // is the domain itself, which this target also sets to the root.
+                    if host.implicit {
+                        assert_eq!(host.host, normalize_name(domain));
+                    } else {
+                        assert!(!host.host.is_empty(), "the root as a host: {hosts:?}");
+                    }
                     assert!(
                         hosts[i + 1..].iter().all(|h| h.host != host.host),
                         "host twice: {hosts:?}"
