@@ -127,7 +127,7 @@ pub const MAX_HOSTS: usize = 10;
 pub fn follow_up_queries(domain: &str, mx: &Message) -> &'static [RecordType] {
     if checked(mx, domain, RecordType::Mx).is_ok()
         && mx.rcode == Rcode::NoError
-        && mx.answers_for(domain, RecordType::Mx).is_empty()
+        && mx_records(mx, domain).is_empty()
     {
         ADDRESS_TYPES
     } else {
@@ -157,7 +157,7 @@ pub fn mail_route(evidence: &RouteEvidence<'_>) -> RouteDecision {
         other => return failure(DnsFailure::Rcode(other)),
     }
 
-    let records = mx.answers_for(domain, RecordType::Mx);
+    let records = mx_records(mx, domain);
     if !records.is_empty() {
         return explicit_route(&records, mx.min_ttl());
     }
@@ -312,6 +312,15 @@ fn addresses(
         (None, Some(f)) => Err(f),
         (None, None) => Ok(Addresses::None(negative_ttl)),
     }
+}
+
+/// The MX records for `domain` that carry MX data. A record of the MX type in another class than
+/// IN (RFC 1035 §3.2.4) is read as `RData::Other` and names no host, so it does not count: an
+/// answer holding only such records has no MX, and the implicit MX rule applies.
+fn mx_records<'m>(mx: &'m Message, domain: &str) -> Vec<&'m Record> {
+    let mut records = mx.answers_for(domain, RecordType::Mx);
+    records.retain(|r| matches!(r.data, RData::Mx { .. }));
+    records
 }
 
 fn explicit_route(records: &[&Record], ttl: Option<u32>) -> RouteDecision {
@@ -552,6 +561,22 @@ mod tests {
             host: name.into(),
             implicit: false,
         }
+    }
+
+    /// Found by the `dns_message` fuzz target: an MX record of class 3 (CH) gave `Hosts([])`.
+    #[test]
+    fn mx_records_outside_class_in_are_no_mx() {
+        let hex = "000081800001000100000001076578616d706c6503636f6d00000f0001c00c000f00030000003c0003000a0000002904d0000000000000";
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let m = parse_response(&bytes).unwrap();
+        assert_eq!(follow_up_queries("example.com", &m), ADDRESS_TYPES);
+        assert_eq!(
+            route_mx(&m).route,
+            MailRoute::DnsFailure(DnsFailure::AddressLookupsMissing)
+        );
     }
 
     #[test]
