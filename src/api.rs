@@ -1,0 +1,282 @@
+//! `/v1/verify` and `/v1/verify/batch`: requests in, Reports out. Every decision is the
+//! core's (`mailvet_core::report::Check`); this module only gathers the evidence it asks for.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::{StreamExt, stream};
+use mailvet_core::dns::{MailRoute, RouteDecision};
+use mailvet_core::lists::Lists;
+use mailvet_core::report::{Check, MxSummary, Report, Skipped};
+use mailvet_core::verdict::Policy;
+use serde::{Deserialize, Serialize};
+use worker::{Method, Request, Response};
+
+use crate::config::Config;
+use crate::doh::{CacheUse, Resolver};
+use crate::error::ApiError;
+use crate::probe;
+
+/// The most addresses one batch may hold.
+pub const MAX_BATCH: usize = 100;
+/// The largest request body read: a full batch of long, escaped addresses fits with room.
+pub const MAX_BODY: usize = 128 * 1024;
+/// How much of a chunked body over the cap is still read (and dropped) before the answer.
+const MAX_DRAIN: usize = 8 * MAX_BODY;
+/// Domains resolved at once in a batch (each up to three queries at once, then its MX hosts),
+/// and prober calls at once: a Worker invocation keeps six connections open at a time and
+/// queues the rest, and a queued request would spend its deadline waiting.
+const DOMAINS_AT_ONCE: usize = 2;
+const PROBES_AT_ONCE: usize = 6;
+
+/// How deep to check: `?checks=` or `"checks"`. Each layer includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Syntax and the lists only: no network at all.
+    Syntax,
+    /// Also DNS: does the domain take mail?
+    Dns,
+    /// Also the mailbox, through the prober when one is configured (the default).
+    Smtp,
+}
+
+impl Depth {
+    fn parse(value: Option<&str>) -> Result<Depth, ApiError> {
+        match value {
+            None | Some("smtp") => Ok(Depth::Smtp),
+            Some("dns") => Ok(Depth::Dns),
+            Some("syntax") => Ok(Depth::Syntax),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid_checks",
+                "checks must be syntax, dns or smtp.",
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OneBody {
+    email: Option<String>,
+    checks: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BatchBody {
+    emails: Option<Vec<String>>,
+    checks: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BatchAnswer {
+    results: Vec<Report>,
+}
+
+/// `GET /v1/verify?email=…` and `POST /v1/verify` with `{"email": …}`.
+pub async fn verify(req: &mut Request, config: &Config) -> Result<Response, ApiError> {
+    let (email, checks) = if req.method() == Method::Get {
+        let url = req.url()?;
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        (param("email"), param("checks"))
+    } else {
+        let body: OneBody = json_body(req).await?;
+        (body.email, body.checks)
+    };
+    let email = email.ok_or_else(|| {
+        ApiError::bad_request("missing_email", "Give the address to check as email.")
+    })?;
+    let depth = Depth::parse(checks.as_deref())?;
+    let (mut reports, cache) = check_all(&[email], depth, config).await;
+    let report = reports.pop().ok_or_else(ApiError::internal)?;
+    answer(&report, cache)
+}
+
+/// `POST /v1/verify/batch` with `{"emails": […]}`: one Report per input, in input order.
+pub async fn verify_batch(req: &mut Request, config: &Config) -> Result<Response, ApiError> {
+    let body: BatchBody = json_body(req).await?;
+    let emails = body.emails.ok_or_else(|| {
+        ApiError::bad_request("missing_emails", "Give the addresses to check as emails.")
+    })?;
+    if emails.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(
+            "too_many_emails",
+            format!(
+                "A batch holds at most {MAX_BATCH} addresses; this one has {}.",
+                emails.len()
+            ),
+        ));
+    }
+    let depth = Depth::parse(body.checks.as_deref())?;
+    let (results, cache) = check_all(&emails, depth, config).await;
+    answer(&BatchAnswer { results }, cache)
+}
+
+/// Checks every input as deep as asked; each domain is resolved once.
+async fn check_all(
+    inputs: &[String],
+    depth: Depth,
+    config: &Config,
+) -> (Vec<Report>, Option<CacheUse>) {
+    let lists = Lists::new();
+    let policy = Policy::default();
+    let checks: Vec<Check<'_>> = inputs.iter().map(|i| Check::new(i, &lists)).collect();
+    if depth == Depth::Syntax {
+        let reports = checks
+            .into_iter()
+            .map(|mut check| {
+                if check.dns_name().is_some() {
+                    check = check.skip_dns(Skipped::SyntaxOnly);
+                }
+                if check.address().is_some() {
+                    check = check.skip_mailbox(Skipped::SyntaxOnly);
+                }
+                check.finish(&policy)
+            })
+            .collect();
+        return (reports, None);
+    }
+
+    let resolver = Resolver::new(&config.doh, config.doh_timeout);
+    let domains: BTreeSet<String> = checks
+        .iter()
+        .filter_map(|c| c.dns_name().map(str::to_owned))
+        .collect();
+    let routes: BTreeMap<String, RouteDecision> = stream::iter(domains)
+        .map(|domain| {
+            let resolver = &resolver;
+            async move {
+                let route = resolver.route(&domain).await;
+                (domain, route)
+            }
+        })
+        .buffer_unordered(DOMAINS_AT_ONCE)
+        .collect()
+        .await;
+
+    let policy = &policy;
+    let reports = stream::iter(checks)
+        .map(|check| {
+            let route = check.dns_name().and_then(|d| routes.get(d));
+            mailbox(check, route.map(|r| &r.route), depth, config, policy)
+        })
+        .buffered(PROBES_AT_ONCE)
+        .collect()
+        .await;
+    (reports, resolver.cache_use())
+}
+
+/// Adds what DNS found, then the mailbox layer where the core wants it and the caller and the
+/// configuration allow it.
+async fn mailbox(
+    mut check: Check<'_>,
+    route: Option<&MailRoute>,
+    depth: Depth,
+    config: &Config,
+    policy: &Policy,
+) -> Report {
+    if let Some(route) = route {
+        check = check.with_dns(route);
+    }
+    if !check.wants_mailbox() {
+        if matches!(route, Some(MailRoute::DnsFailure(_))) {
+            check = check.skip_mailbox(Skipped::DnsUnavailable);
+        }
+        return check.finish(policy);
+    }
+    let prober = match (&config.probe, depth) {
+        (_, Depth::Syntax | Depth::Dns) => {
+            return check.skip_mailbox(Skipped::Disabled).finish(policy);
+        }
+        (None, Depth::Smtp) => return check.skip_mailbox(Skipped::NoProber).finish(policy),
+        (Some(prober), Depth::Smtp) => prober,
+    };
+    let email = match check.address() {
+        Some(address) => address.normalized().to_owned(),
+        None => return check.finish(policy),
+    };
+    let mx = match route {
+        Some(MailRoute::Hosts(hosts)) => Some(
+            hosts
+                .iter()
+                .map(|h| MxSummary {
+                    preference: h.preference,
+                    host: h.host.clone(),
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    let evidence = probe::probe(prober, &email, mx).await;
+    check.with_mailbox(evidence).finish(policy)
+}
+
+/// A JSON answer that no cache on the way keeps (it holds the addresses asked about), with
+/// `X-Mailvet-Cache` saying whether DNS answers came from the Worker's cache.
+fn answer(body: &impl Serialize, cache: Option<CacheUse>) -> Result<Response, ApiError> {
+    let mut response = Response::from_json(body)?;
+    let headers = response.headers_mut();
+    headers.set("Cache-Control", "no-store")?;
+    if let Some(cache) = cache {
+        let value = match cache {
+            CacheUse::Hit => "hit",
+            CacheUse::Miss => "miss",
+        };
+        headers.set("X-Mailvet-Cache", value)?;
+    }
+    Ok(response)
+}
+
+/// Reads at most [`MAX_BODY`] bytes of JSON. A declared length over the cap is refused before
+/// anything is read. A body without one (chunked) is kept up to the cap; past it, the rest is
+/// read and dropped up to [`MAX_DRAIN`] so that the connection stays usable, and the stream is
+/// cancelled beyond that.
+async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let declared = req.headers().get("Content-Length")?;
+    if declared
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(ApiError::too_large(MAX_BODY));
+    }
+    let mut body = Vec::new();
+    let mut seen = 0;
+    if let Ok(mut chunks) = req.stream() {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            seen += chunk.len();
+            if seen > MAX_DRAIN {
+                break;
+            }
+            if seen <= MAX_BODY {
+                body.extend_from_slice(&chunk);
+            }
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(ApiError::too_large(MAX_BODY));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            ApiError::bad_request("invalid_request", format!("The body does not fit: {e}."))
+        } else {
+            ApiError::bad_request("invalid_json", format!("The body is not JSON: {e}."))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_names() {
+        assert_eq!(Depth::parse(None).ok(), Some(Depth::Smtp));
+        assert_eq!(Depth::parse(Some("syntax")).ok(), Some(Depth::Syntax));
+        assert_eq!(Depth::parse(Some("dns")).ok(), Some(Depth::Dns));
+        assert_eq!(Depth::parse(Some("smtp")).ok(), Some(Depth::Smtp));
+        let e = Depth::parse(Some("SMTP")).expect_err("names are lowercase");
+        assert_eq!((e.status, e.code), (400, "invalid_checks"));
+    }
+}
