@@ -4,22 +4,30 @@
 
 use mailvet_core::syntax::{self, GeneralCategory, SyntaxErrorCode as C, Unicode};
 
-/// A back end that knows one domain and two letters: enough to see that the parser asks it.
+/// A back end that knows a few domains and letters: enough to see that the parser asks it.
+/// Like browsers today, it lets through A-labels that decode to ASCII or to a mapped character.
 #[derive(Debug)]
 struct OneDomain;
 
 impl Unicode for OneDomain {
     fn uts46(&self, domain: &str) -> Option<(String, String)> {
-        (domain == "Bücher.example").then(|| {
-            (
-                "bücher.example".to_owned(),
-                "xn--bcher-kva.example".to_owned(),
-            )
-        })
+        let (unicode, ascii) = match domain {
+            "Bücher.example" => ("bücher.example", "xn--bcher-kva.example"),
+            "bücher" => ("bücher", "xn--bcher-kva"),
+            "xn--abc-.example" => ("abc.example", "xn--abc-.example"),
+            "xn--ber-goa.example" => ("Über.example", "xn--ber-goa.example"),
+            _ => return None,
+        };
+        Some((unicode.to_owned(), ascii.to_owned()))
     }
 
     fn punycode_encode(&self, label: &str) -> Option<String> {
-        (label == "bücher").then(|| "bcher-kva".to_owned())
+        match label {
+            "bücher" => Some("bcher-kva".to_owned()),
+            "abc" => Some("abc-".to_owned()),
+            "Über" => Some("ber-goa".to_owned()),
+            _ => None,
+        }
     }
 
     fn nfc(&self, text: &str) -> String {
@@ -29,6 +37,7 @@ impl Unicode for OneDomain {
     fn general_category(&self, c: char) -> GeneralCategory {
         match c {
             'ö' | 'ü' => GeneralCategory::LowercaseLetter,
+            'Ü' => GeneralCategory::UppercaseLetter,
             '\u{308}' => GeneralCategory::NonspacingMark,
             _ => GeneralCategory::Unassigned,
         }
@@ -59,6 +68,10 @@ fn ascii_alone_until_a_back_end_is_registered() {
     assert_eq!(address.ascii_domain(), "xn--bcher-kva.example");
     assert_eq!(code("a@Bücher.test"), (C::InvalidIdna, 2));
     assert_eq!(code("a@xn--bcher-kva.example"), (C::InvalidALabel, 2));
+    // UTS #46 §4 step 4: not empty, not all ASCII; the parser checks what a back end may not.
+    assert_eq!(code("a@xn--abc-.example"), (C::InvalidALabel, 2));
+    // UTS #46 §4.1: an A-label decodes to a valid label, one that processing leaves alone.
+    assert_eq!(code("a@xn--ber-goa.example"), (C::InvalidALabel, 2));
 
     assert!(!syntax::set_unicode(&OneDomain), "the first back end stays");
 }

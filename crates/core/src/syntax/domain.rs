@@ -248,12 +248,28 @@ fn is_numeric(tld: &str) -> bool {
 }
 
 /// Runs UTS-46 (configured as the module docs say) on `domain`: the Unicode and A-label forms.
+///
+/// The rules a back end may leave out are checked here on its result: STD3 and hyphens
+/// ([`is_std3_label`]) and the checks of A-labels ([`is_valid_decoded`]).
 fn to_unicode_and_ascii(domain: &str) -> Option<(String, String)> {
     let (unicode, ascii) = backend().uts46(domain)?;
     unicode
         .split('.')
-        .all(is_std3_label)
+        .zip(ascii.split('.'))
+        .all(|(u_label, a_label)| {
+            is_std3_label(u_label) && (!a_label.starts_with("xn--") || is_valid_decoded(u_label))
+        })
         .then_some((unicode, ascii))
+}
+
+/// UTS #46 §4 step 4 for the Unicode form of an A-label: not empty and not all ASCII (revision
+/// 31), and valid (§4.1): UTS-46 processing leaves it as it is. Browsers' URL parsers do not
+/// check all of this yet; for the `idna` crate it is already so.
+fn is_valid_decoded(u_label: &str) -> bool {
+    !u_label.is_ascii()
+        && backend()
+            .uts46(u_label)
+            .is_some_and(|(again, _)| again == u_label)
 }
 
 /// UTS-46 `UseSTD3ASCIIRules` (the ASCII in a label is letters, digits and hyphens; UTS #46
