@@ -119,9 +119,7 @@ mod literal;
 mod local;
 mod unicode;
 
-#[cfg(not(feature = "idna"))]
-pub use unicode::set_unicode;
-pub use unicode::{GeneralCategory, Unicode};
+pub use unicode::{GeneralCategory, Unicode, set_unicode};
 
 use std::borrow::Cow;
 use std::fmt;

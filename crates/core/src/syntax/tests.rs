@@ -136,6 +136,16 @@ fn quoted_local_parts_are_canonical() {
     assert!(!address.has_warning(Warning::QuotedLocalPart));
 }
 
+#[cfg(feature = "idna")]
+#[test]
+fn the_built_in_back_end_stays() {
+    assert!(!set_unicode(&icu4x::Icu4x));
+    assert_eq!(
+        parse("a@Bücher.example").map(|a| a.ascii_domain().to_owned()),
+        Ok("xn--bcher-kva.example".to_owned())
+    );
+}
+
 #[test]
 fn codes_are_unique_and_match_serde() {
     let mut codes: Vec<&str> = SyntaxErrorCode::ALL.iter().map(|c| c.code()).collect();

@@ -126,11 +126,19 @@ pub(super) fn backend() -> &'static dyn Unicode {
     BACKEND.get().copied().unwrap_or(&AsciiOnly)
 }
 
-/// Registers the back end that parsing asks about non-ASCII text (only without the feature
-/// `idna`). The first registration stays; returns whether this one was it.
+/// Registers the back end that parsing asks about non-ASCII text. The first registration
+/// stays; returns whether this one was it.
 #[cfg(not(feature = "idna"))]
 pub fn set_unicode(backend: &'static dyn Unicode) -> bool {
     BACKEND.set(backend).is_ok()
+}
+
+/// With the feature `idna` the ICU4X back end is built in and stays: registering another does
+/// nothing and returns false. (A build that unifies the features of several packages may turn
+/// `idna` on under a caller that registers its own.)
+#[cfg(feature = "idna")]
+pub fn set_unicode(_: &'static dyn Unicode) -> bool {
+    false
 }
 
 /// What the parser asks until a back end is registered: every question about Unicode fails.
