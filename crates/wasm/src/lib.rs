@@ -1,1 +1,158 @@
-//! The browser face of mailvet-core, for the signup-form widget.
+//! The browser face of mailvet-core, for the signup-form widget (`www/`).
+//!
+//! [`check`] runs the layers that need nothing but the text (syntax, the risk lists, a typo
+//! hint) through the core's [`Check`], exactly as the edge Worker starts its answer to
+//! `/v1/verify`, and returns the [`Report`](mailvet_core::report::Report) as JSON.
+//!
+//! The core is built without its Unicode tables (feature `idna` off: about 90 KB gzipped) and
+//! with the small disposable list (feature `full-lists` off). [`BrowserUnicode`] lends the
+//! parser the browser's own Unicode support instead (`js/unicode.js`).
+
+use mailvet_core::lists::Lists;
+use mailvet_core::report::{Check, Report, Skipped};
+use mailvet_core::syntax::{self, GeneralCategory, Unicode};
+use mailvet_core::verdict::Policy;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen(module = "/js/unicode.js")]
+extern "C" {
+    fn to_ascii(domain: &str) -> Option<String>;
+    fn punycode_decode(label: &str) -> Option<String>;
+    fn punycode_encode(label: &str) -> Option<String>;
+    fn nfc(text: &str) -> String;
+    fn general_category(code: u32) -> u32;
+    fn is_default_ignorable(code: u32) -> bool;
+}
+
+/// The core's [`Unicode`] questions, answered by the browser.
+#[derive(Debug)]
+pub struct BrowserUnicode;
+
+impl Unicode for BrowserUnicode {
+    fn uts46(&self, domain: &str) -> Option<(String, String)> {
+        let ascii = to_ascii(domain)?;
+        // UTS #46 §4.2 ToUnicode: the A-labels of ToASCII's result, decoded.
+        let mut unicode = String::with_capacity(ascii.len());
+        for (i, label) in ascii.split('.').enumerate() {
+            if i > 0 {
+                unicode.push('.');
+            }
+            match label.strip_prefix("xn--") {
+                Some(encoded) => unicode.push_str(&punycode_decode(encoded)?),
+                None => unicode.push_str(label),
+            }
+        }
+        Some((unicode, ascii))
+    }
+
+    fn punycode_encode(&self, label: &str) -> Option<String> {
+        punycode_encode(label)
+    }
+
+    fn nfc(&self, text: &str) -> String {
+        nfc(text)
+    }
+
+    fn general_category(&self, c: char) -> GeneralCategory {
+        let index = general_category(u32::from(c));
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| GeneralCategory::ALL.get(i))
+            .copied()
+            .unwrap_or(GeneralCategory::Unassigned)
+    }
+
+    fn is_default_ignorable(&self, c: char) -> bool {
+        is_default_ignorable(u32::from(c))
+    }
+}
+
+/// The local checks for `input`, weighed with the same (default) policy as the Worker's: the
+/// JSON of the parts of a [`Report`] that the widget shows, named and shaped as in the
+/// Worker's answer to `/v1/verify?checks=syntax` (written here: `serde_json` would cost the
+/// widget 4 KB gzipped).
+#[wasm_bindgen]
+pub fn check(input: &str) -> String {
+    syntax::set_unicode(&BrowserUnicode);
+    let lists = Lists::new();
+    let mut check = Check::new(input, &lists);
+    if check.dns_name().is_some() {
+        check = check.skip_dns(Skipped::SyntaxOnly);
+    }
+    if check.address().is_some() {
+        check = check.skip_mailbox(Skipped::SyntaxOnly);
+    }
+    to_json(&check.finish(&Policy::default()))
+}
+
+/// `{"address", "verdict", "reasons": [{"code", "message"}], "suggestion", "score",
+/// "checks": {"syntax": {"warnings", "error": {"code", "position"}}}}`.
+fn to_json(report: &Report) -> String {
+    let mut json = String::with_capacity(256);
+    json.push_str("{\"address\":");
+    push_string(&mut json, report.address.as_deref());
+    json.push_str(",\"verdict\":");
+    push_string(&mut json, Some(report.verdict.as_str()));
+    json.push_str(",\"reasons\":[");
+    for (i, reason) in report.reasons.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str("{\"code\":");
+        push_string(&mut json, Some(reason.code.as_str()));
+        json.push_str(",\"message\":");
+        push_string(&mut json, Some(&reason.message));
+        json.push('}');
+    }
+    json.push_str("],\"suggestion\":");
+    push_string(&mut json, report.suggestion.as_deref());
+    json.push_str(",\"score\":");
+    json.push_str(&report.score.to_string());
+    json.push_str(",\"checks\":{\"syntax\":{\"warnings\":[");
+    for (i, warning) in report.checks.syntax.warnings.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        push_string(&mut json, Some(warning.code()));
+    }
+    json.push(']');
+    if let Some(error) = &report.checks.syntax.error {
+        json.push_str(",\"error\":{\"code\":");
+        push_string(&mut json, Some(error.code));
+        json.push_str(",\"position\":");
+        json.push_str(&error.position.to_string());
+        json.push('}');
+    }
+    json.push_str("}}}");
+    json
+}
+
+/// A JSON string (RFC 8259 §7), or `null`.
+fn push_string(json: &mut String, text: Option<&str>) {
+    let Some(text) = text else {
+        json.push_str("null");
+        return;
+    };
+    json.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                json.push('\\');
+                json.push(c);
+            }
+            '\u{0}'..='\u{1F}' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                json.push_str("\\u00");
+                json.push(char::from(HEX[(c as usize) >> 4]));
+                json.push(char::from(HEX[(c as usize) & 15]));
+            }
+            _ => json.push(c),
+        }
+    }
+    json.push('"');
+}
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
