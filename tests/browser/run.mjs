@@ -21,7 +21,7 @@ if (!base) {
   console.error("usage: node tests/browser/run.mjs WORKER_URL [WORD…]");
   process.exit(2);
 }
-const artifacts = join(root, "target/browser");
+const artifacts = join(process.env.CARGO_TARGET_DIR || join(root, "target"), "browser");
 mkdirSync(artifacts, { recursive: true });
 
 // A page on the Worker's origin with one signup form; `attributes` go on the script tag.
@@ -376,5 +376,6 @@ try {
   rmSync(profile, { recursive: true, force: true });
 }
 for (const line of timings) console.log(`timing: ${line}`);
+console.log(`screenshots in ${artifacts}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
