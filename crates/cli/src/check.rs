@@ -3,16 +3,17 @@
 //!
 //! With `--syntax-only` every input is decided on this thread as it is read. Otherwise a thread
 //! reads the inputs and up to `--concurrency` of them are decided at once on a tokio runtime
-//! (the DNS look-ups); the reader waits while that many are in flight, so memory stays bounded
-//! whatever the length of the input. Output is flushed whenever the next step would wait.
+//! (DNS look-ups and SMTP probes); the reader waits while that many are in flight, so memory
+//! stays bounded whatever the length of the input. Output is flushed whenever the next step
+//! would wait.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{self, BufReader, IsTerminal, Write};
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use mailvet_core::dns::MailRoute;
@@ -26,41 +27,53 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::Failure;
-use crate::doh::{DEFAULT_ENDPOINTS, Resolver};
+use crate::doh::{DnsArgs, Resolver};
 use crate::input::{Input, Lines};
+use crate::metrics::Metrics;
 use crate::output::{Format, Output};
+use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
+use crate::progress::Progress;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Addresses to check. Without any, one address per line is read from standard input; an
-    /// empty line is an input too, and lines are taken exactly as given (only `\n` or `\r\n` is
-    /// removed).
+    /// Addresses to check. Without any, one address per line is read from standard input (or
+    /// --input); an empty line is an input too, and lines are taken exactly as given (only `\n`
+    /// or `\r\n` is removed).
     #[arg(value_name = "ADDRESS")]
     addresses: Vec<OsString>,
+
+    /// Read the inputs from FILE instead of standard input.
+    #[arg(long, value_name = "FILE", conflicts_with = "addresses")]
+    input: Option<PathBuf>,
+
+    /// The input is CSV with a header row; check the addresses in column NAME. Every row is
+    /// written back, in order and as it was, with verdict, reasons, suggestion and score
+    /// columns (a column of that name already there is overwritten).
+    #[arg(long, value_name = "NAME", conflicts_with = "addresses")]
+    column: Option<String>,
+
+    /// Write the reports to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
 
     /// Check syntax and the lists only: no network at all.
     #[arg(long)]
     syntax_only: bool,
 
-    /// Do not probe mailboxes over SMTP. This version never does: the mailbox layer is always
-    /// reported as skipped ("disabled"), and a `valid` rests on syntax, the lists and DNS.
+    /// Do not ask mail servers about mailboxes: the mailbox layer is reported as skipped
+    /// ("disabled"), and a `valid` rests on syntax, the lists and DNS.
     #[arg(long)]
     no_smtp: bool,
 
-    /// A DNS-over-HTTPS (RFC 8484) endpoint. Repeat to give several, tried in order when one
-    /// fails. Default: https://cloudflare-dns.com/dns-query, then https://dns.google/dns-query.
-    #[arg(long = "doh", value_name = "URL")]
-    doh: Vec<String>,
+    #[command(flatten)]
+    dns: DnsArgs,
 
-    /// How long each DNS-over-HTTPS server has to answer one query.
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_timeout)]
-    dns_timeout: Duration,
-
-    /// How many addresses are checked at once.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// How many addresses are checked at once (and so how many SMTP sessions may be open).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=4096))]
     concurrency: u16,
 
-    /// Output format. Default: table when standard output is a terminal, else jsonl.
+    /// Output format. Default: table when standard output is a terminal, else jsonl. With
+    /// --column the output is always the CSV rows.
     #[arg(long, value_enum, value_name = "FORMAT")]
     format: Option<Format>,
 
@@ -80,6 +93,9 @@ pub struct CheckArgs {
     /// Exit with status 1 when any verdict is this one or worse (unknown < risky < invalid).
     #[arg(long, value_enum, value_name = "VERDICT")]
     fail_on: Option<FailOn>,
+
+    #[command(flatten)]
+    probe: ProbeArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -96,16 +112,6 @@ impl FailOn {
             FailOn::Risky => Verdict::Risky,
             FailOn::Invalid => Verdict::Invalid,
         }
-    }
-}
-
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
 }
 
@@ -135,8 +141,8 @@ impl Checker {
         check.finish(&self.policy)
     }
 
-    /// Syntax, the lists and DNS. The mailbox layer is not built yet, so it is always skipped.
-    async fn with_dns(&self, input: Input, resolver: &Resolver) -> Report {
+    /// Syntax, the lists, DNS and, with a prober, the mailbox.
+    async fn with_dns(&self, input: Input, resolver: &Resolver, prober: Option<&Prober>) -> Report {
         let text = match input {
             Input::Text(text) => text,
             Input::NotUtf8 { lossy, valid_up_to } => {
@@ -144,15 +150,28 @@ impl Checker {
             }
         };
         let mut check = Check::new(&text, &self.lists);
-        let mut dns_failed = false;
+        let mut route = None;
         if let Some(name) = check.dns_name().map(str::to_owned) {
-            let route = resolver.route(&name).await;
-            dns_failed = matches!(route, MailRoute::DnsFailure(_));
-            check = check.with_dns(&route);
+            let found = resolver.route(&name).await;
+            check = check.with_dns(&found);
+            route = Some(found);
         }
         if check.wants_mailbox() {
-            check = check.skip_mailbox(Skipped::Disabled);
-        } else if dns_failed {
+            let asked = prober.zip(check.address()).map(|(prober, address)| {
+                let hosts = match (address.address_literal(), &route) {
+                    (Some(ip), _) => vec![MailHost::literal(ip, address.domain())],
+                    (None, Some(MailRoute::Hosts(hosts))) => MailHost::from_route(hosts),
+                    (None, _) => Vec::new(),
+                };
+                (prober, Mailbox::new(address), hosts)
+            });
+            check = match asked {
+                Some((prober, mailbox, hosts)) => {
+                    check.with_mailbox(prober.probe(mailbox, hosts).await)
+                }
+                None => check.skip_mailbox(Skipped::Disabled),
+            };
+        } else if matches!(route, Some(MailRoute::DnsFailure(_))) {
             check = check.skip_mailbox(Skipped::DnsUnavailable);
         }
         check.finish(&self.policy)
@@ -216,29 +235,55 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         None => Policy::default(),
     };
     let checker = Checker { lists, policy };
+    if args.column.is_some() && !matches!(args.format, None | Some(Format::Csv)) {
+        return Err(Failure(
+            "--column writes the CSV rows back: --format must be csv or left out".to_owned(),
+        ));
+    }
 
-    let source = if args.addresses.is_empty() {
-        Source::Stdin
-    } else {
-        Source::Args(args.addresses)
-    };
+    let concurrency = usize::from(args.concurrency);
     let mode = if args.syntax_only {
         Mode::SyntaxOnly
     } else {
-        let endpoints: Vec<String> = if args.doh.is_empty() {
-            DEFAULT_ENDPOINTS.iter().map(|&s| s.to_owned()).collect()
+        let resolver = Arc::new(args.dns.resolver()?);
+        let prober = if args.no_smtp {
+            None
         } else {
-            args.doh
+            let config = args.probe.config(concurrency)?;
+            Some(Prober::new(
+                config,
+                Arc::clone(&resolver),
+                Arc::new(Metrics::default()),
+            )?)
         };
-        let resolver = Resolver::new(&endpoints, args.dns_timeout)?;
         Mode::Dns {
             resolver,
-            concurrency: usize::from(args.concurrency),
+            prober,
+            concurrency,
         }
     };
+    let (source, total) = Source::open(
+        args.addresses,
+        args.input.as_deref(),
+        args.column.as_deref(),
+    )?;
 
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
+    let (out, terminal): (Box<dyn Write>, bool) = match &args.output {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| {
+                Failure(format!(
+                    "cannot create the output file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            (Box::new(file), false)
+        }
+        None => {
+            let stdout = io::stdout();
+            let terminal = stdout.is_terminal();
+            (Box::new(stdout.lock()), terminal)
+        }
+    };
     let format = args.format.unwrap_or(if terminal {
         Format::Table
     } else {
@@ -246,7 +291,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     });
     // https://no-color.org: any non-empty NO_COLOR turns colour off.
     let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let worst = match write_reports(checker, mode, source, format, color, stdout.lock()) {
+    let out = io::BufWriter::new(out);
+    let output = match source.header() {
+        Some(header) => Output::rows(out, header),
+        None => Output::new(format, out, color),
+    };
+    let progress = Progress::new(total, terminal);
+    let written = output
+        .map_err(write_failure)
+        .and_then(|output| write_reports(checker, mode, source, output, &progress));
+    progress.finish();
+    let worst = match written {
         Ok(worst) => worst,
         // The reader of our output went away (`mailvet check | head`): nothing left to do.
         Err(Stop::Closed) => return Ok(ExitCode::SUCCESS),
@@ -265,37 +320,38 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
 enum Mode {
     SyntaxOnly,
     Dns {
-        resolver: Resolver,
+        resolver: Arc<Resolver>,
+        prober: Option<Prober>,
         concurrency: usize,
     },
 }
 
 /// Writes every report and returns the worst verdict, `None` when there was no input.
-fn write_reports(
+fn write_reports<W: Write>(
     checker: Checker,
     mode: Mode,
     source: Source,
-    format: Format,
-    color: bool,
-    out: impl Write,
+    output: Output<W>,
+    progress: &Progress,
 ) -> Result<Option<Verdict>, Stop> {
-    let out = io::BufWriter::new(out);
     let mut sink = Sink {
-        out: Output::new(format, out, color).map_err(write_failure)?,
+        out: output,
         worst: None,
+        progress,
     };
     match mode {
         Mode::SyntaxOnly => run_syntax_only(&checker, source, &mut sink)?,
         Mode::Dns {
             resolver,
+            prober,
             concurrency,
-        } => run_with_dns(checker, resolver, concurrency, source, &mut sink)?,
+        } => run_with_dns(checker, resolver, prober, concurrency, source, &mut sink)?,
     }
     sink.flush()?;
     Ok(sink.worst)
 }
 
-fn read_policy(path: &std::path::Path) -> Result<Policy, Failure> {
+fn read_policy(path: &Path) -> Result<Policy, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure(format!(
             "cannot read the policy file {}: {e}",
@@ -328,19 +384,26 @@ fn write_failure(e: io::Error) -> Stop {
 }
 
 fn read_failure(e: io::Error) -> Stop {
-    Stop::Failed(Failure(format!("reading standard input: {e}")))
+    Stop::Failed(Failure(format!("reading the input: {e}")))
 }
 
-struct Sink<W: Write> {
+struct Sink<'a, W: Write> {
     out: Output<W>,
     /// The worst verdict so far, for `--fail-on`.
     worst: Option<Verdict>,
+    progress: &'a Progress,
 }
 
-impl<W: Write> Sink<W> {
-    fn write(&mut self, report: &Report) -> Result<(), Stop> {
+impl<W: Write> Sink<'_, W> {
+    /// Writes the report of an input, with its CSV row when it came from one.
+    fn write(&mut self, row: Option<&csv::ByteRecord>, report: &Report) -> Result<(), Stop> {
         self.worst = self.worst.max(Some(report.verdict));
-        self.out.write(report).map_err(write_failure)
+        self.progress.inc();
+        match row {
+            Some(row) => self.out.write_row(row, report),
+            None => self.out.write(report),
+        }
+        .map_err(write_failure)
     }
 
     fn flush(&mut self) -> Result<(), Stop> {
@@ -348,28 +411,116 @@ impl<W: Write> Sink<W> {
     }
 }
 
+/// One input, and its row when it came from a CSV file.
+struct Item {
+    input: Input,
+    row: Option<csv::ByteRecord>,
+}
+
 enum Source {
     Args(Vec<OsString>),
+    /// One address per line.
+    Lines(Box<dyn Read + Send>),
     Stdin,
+    Csv {
+        reader: Box<csv::Reader<Box<dyn Read + Send>>>,
+        header: csv::ByteRecord,
+        column: usize,
+    },
 }
 
 impl Source {
+    /// The inputs, and how many there are when that is known without reading standard input.
+    fn open(
+        args: Vec<OsString>,
+        file: Option<&Path>,
+        column: Option<&str>,
+    ) -> Result<(Source, Option<u64>), Failure> {
+        let open = |path: &Path| {
+            File::open(path).map_err(|e| {
+                Failure(format!(
+                    "cannot read the input file {}: {e}",
+                    path.display()
+                ))
+            })
+        };
+        if let Some(name) = column {
+            let (read, total): (Box<dyn Read + Send>, _) = match file {
+                Some(path) => (Box::new(open(path)?), Some(count_records(open(path)?))),
+                None => (Box::new(io::stdin()), None),
+            };
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(read);
+            let header = reader
+                .byte_headers()
+                .map_err(|e| Failure(format!("reading the CSV header: {e}")))?
+                .clone();
+            let column = find_column(&header, name)?;
+            let source = Source::Csv {
+                reader: Box::new(reader),
+                header,
+                column,
+            };
+            return Ok((source, total));
+        }
+        if let Some(path) = file {
+            let total = count_lines(open(path)?).map_err(|e| {
+                Failure(format!(
+                    "cannot read the input file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            return Ok((Source::Lines(Box::new(open(path)?)), Some(total)));
+        }
+        if args.is_empty() {
+            Ok((Source::Stdin, None))
+        } else {
+            let total = args.len() as u64;
+            Ok((Source::Args(args), Some(total)))
+        }
+    }
+
+    /// The CSV header, when the input is CSV.
+    fn header(&self) -> Option<&csv::ByteRecord> {
+        match self {
+            Source::Csv { header, .. } => Some(header),
+            _ => None,
+        }
+    }
+
     /// Feeds every input to `each` in order, stopping at the first error. `each` is told
     /// whether reading the next input may wait, so that it can flush what it has.
-    fn for_each(self, mut each: impl FnMut(Input, bool) -> Result<(), Stop>) -> Result<(), Stop> {
+    fn for_each(self, mut each: impl FnMut(Item, bool) -> Result<(), Stop>) -> Result<(), Stop> {
+        let text = |input| Item { input, row: None };
         match self {
             Source::Args(args) => {
                 let count = args.len();
                 for (i, arg) in args.into_iter().enumerate() {
-                    each(Input::from_arg(arg), i + 1 == count)?;
+                    each(text(Input::from_arg(arg)), i + 1 == count)?;
                 }
                 Ok(())
             }
-            Source::Stdin => {
-                let mut lines = Lines::new(BufReader::with_capacity(1 << 16, io::stdin().lock()));
-                while let Some(line) = lines.next_line().map_err(read_failure)? {
-                    let may_wait = lines.get_ref().buffer().is_empty();
-                    each(Input::from_bytes(line), may_wait)?;
+            Source::Lines(read) => each_line(
+                BufReader::with_capacity(1 << 16, read),
+                |input, may_wait| each(text(input), may_wait),
+            ),
+            Source::Stdin => each_line(
+                BufReader::with_capacity(1 << 16, io::stdin().lock()),
+                |input, may_wait| each(text(input), may_wait),
+            ),
+            Source::Csv {
+                mut reader, column, ..
+            } => {
+                let mut record = csv::ByteRecord::new();
+                while reader
+                    .read_byte_record(&mut record)
+                    .map_err(|e| Stop::Failed(Failure(format!("reading the CSV input: {e}"))))?
+                {
+                    let field = record.get(column).unwrap_or_default().to_vec();
+                    let item = Item {
+                        input: Input::from_bytes(field),
+                        row: Some(record.clone()),
+                    };
+                    each(item, false)?;
                 }
                 Ok(())
             }
@@ -377,55 +528,129 @@ impl Source {
     }
 }
 
+fn each_line<R: Read>(
+    reader: BufReader<R>,
+    mut each: impl FnMut(Input, bool) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let mut lines = Lines::new(reader);
+    while let Some(line) = lines.next_line().map_err(read_failure)? {
+        let may_wait = lines.get_ref().buffer().is_empty();
+        each(Input::from_bytes(line), may_wait)?;
+    }
+    Ok(())
+}
+
+/// The column called `name`: exactly, or else ignoring ASCII case and surrounding spaces.
+fn find_column(header: &csv::ByteRecord, name: &str) -> Result<usize, Failure> {
+    let loose = |h: &[u8]| h.trim_ascii().eq_ignore_ascii_case(name.trim().as_bytes());
+    header
+        .iter()
+        .position(|h| h == name.as_bytes())
+        .or_else(|| header.iter().position(loose))
+        .ok_or_else(|| {
+            let names: Vec<String> = header
+                .iter()
+                .map(|h| format!("{:?}", String::from_utf8_lossy(h)))
+                .collect();
+            Failure(format!(
+                "--column {name:?}: the CSV header has no such column; it has {}",
+                names.join(", ")
+            ))
+        })
+}
+
+/// The lines of a file as [`Lines`] counts them, for the progress bar.
+fn count_lines(file: File) -> io::Result<u64> {
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut count = 0;
+    let mut last = b'\n';
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        count += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        last = chunk[chunk.len() - 1];
+        let used = chunk.len();
+        reader.consume(used);
+    }
+    Ok(if last == b'\n' { count } else { count + 1 })
+}
+
+/// The records of a CSV file after its header, for the progress bar; 0 when it cannot be read
+/// (reading it for real then reports why).
+fn count_records(file: File) -> u64 {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(BufReader::new(file));
+    let mut record = csv::ByteRecord::new();
+    let mut count = 0;
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        count += 1;
+    }
+    count
+}
+
 fn run_syntax_only<W: Write>(
     checker: &Checker,
     source: Source,
     sink: &mut Sink<W>,
 ) -> Result<(), Stop> {
-    source.for_each(|input, may_wait| {
-        sink.write(&checker.syntax_only(input))?;
+    source.for_each(|item, may_wait| {
+        sink.write(item.row.as_ref(), &checker.syntax_only(item.input))?;
         if may_wait { sink.flush() } else { Ok(()) }
     })
 }
 
+/// What every check task shares.
+struct Shared {
+    checker: Checker,
+    resolver: Arc<Resolver>,
+    prober: Option<Prober>,
+}
+
+type Pending = VecDeque<(Option<csv::ByteRecord>, tokio::task::JoinHandle<Report>)>;
+
 fn run_with_dns<W: Write>(
     checker: Checker,
-    resolver: Resolver,
+    resolver: Arc<Resolver>,
+    prober: Option<Prober>,
     concurrency: usize,
     source: Source,
-    sink: &mut Sink<W>,
+    sink: &mut Sink<'_, W>,
 ) -> Result<(), Stop> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Stop::Failed(Failure(format!("starting the async runtime: {e}"))))?;
-    let shared = Arc::new((checker, resolver));
-    let (sender, mut receiver) = mpsc::channel::<Result<Input, Stop>>(concurrency);
-    // The reader blocks on standard input, so it gets a thread of its own; the channel's bound
+    let shared = Arc::new(Shared {
+        checker,
+        resolver,
+        prober,
+    });
+    let (sender, mut receiver) = mpsc::channel::<Result<Item, Stop>>(concurrency);
+    // The reader blocks on its input, so it gets a thread of its own; the channel's bound
     // holds it back while `concurrency` inputs wait.
     std::thread::spawn(move || {
         let fed =
-            source.for_each(|input, _| sender.blocking_send(Ok(input)).map_err(|_| Stop::Closed));
+            source.for_each(|item, _| sender.blocking_send(Ok(item)).map_err(|_| Stop::Closed));
         if let Err(Stop::Failed(failure)) = fed {
             let _ = sender.blocking_send(Err(Stop::Failed(failure)));
         }
     });
     let written = runtime.block_on(async move {
-        let mut pending = VecDeque::with_capacity(concurrency);
+        let mut pending: Pending = VecDeque::with_capacity(concurrency);
         let mut reading = true;
         loop {
-            while pending
-                .front()
-                .is_some_and(tokio::task::JoinHandle::is_finished)
-            {
-                if let Some(task) = pending.pop_front() {
-                    sink.write(&joined(task.await)?)?;
+            while pending.front().is_some_and(|(_, task)| task.is_finished()) {
+                if let Some((row, task)) = pending.pop_front() {
+                    sink.write(row.as_ref(), &joined(task.await)?)?;
                 }
             }
             if reading && pending.len() < concurrency {
                 match receiver.try_recv() {
-                    Ok(input) => {
-                        pending.push_back(spawn_check(&shared, input?));
+                    Ok(item) => {
+                        pending.push_back(spawn_check(&shared, item?));
                         continue;
                     }
                     Err(TryRecvError::Disconnected) => reading = false,
@@ -433,6 +658,10 @@ fn run_with_dns<W: Write>(
                 }
             }
             if !reading && pending.is_empty() {
+                if let Some(prober) = &shared.prober {
+                    sink.flush()?;
+                    prober.finish().await;
+                }
                 return Ok(());
             }
             // Nothing more can be written or started without waiting.
@@ -440,29 +669,37 @@ fn run_with_dns<W: Write>(
             let room = reading && pending.len() < concurrency;
             tokio::select! {
                 received = receiver.recv(), if room => match received {
-                    Some(input) => pending.push_back(spawn_check(&shared, input?)),
+                    Some(item) => pending.push_back(spawn_check(&shared, item?)),
                     None => reading = false,
                 },
                 // `None` only when the task failed: the guard makes sure there is one.
-                finished = async { pending.front_mut()?.await.ok() }, if !pending.is_empty() => {
-                    pending.pop_front();
-                    sink.write(&finished.ok_or_else(internal)?)?;
+                finished = async { (&mut pending.front_mut()?.1).await.ok() }, if !pending.is_empty() => {
+                    if let Some((row, _)) = pending.pop_front() {
+                        sink.write(row.as_ref(), &finished.ok_or_else(internal)?)?;
+                    }
                 }
             }
         }
     });
-    // A look-up still running (the system resolver finding a DoH server's address) is not
-    // waited for: every report is written.
+    // A look-up still running (the system resolver finding a DoH server's address) or a QUIT
+    // waiting for its reply is not waited for: every report is written.
     runtime.shutdown_background();
     written
 }
 
-fn spawn_check(shared: &Arc<(Checker, Resolver)>, input: Input) -> tokio::task::JoinHandle<Report> {
+fn spawn_check(
+    shared: &Arc<Shared>,
+    item: Item,
+) -> (Option<csv::ByteRecord>, tokio::task::JoinHandle<Report>) {
     let shared = Arc::clone(shared);
-    tokio::spawn(async move {
-        let (checker, resolver) = &*shared;
-        checker.with_dns(input, resolver).await
-    })
+    let Item { input, row } = item;
+    let task = tokio::spawn(async move {
+        shared
+            .checker
+            .with_dns(input, &shared.resolver, shared.prober.as_ref())
+            .await
+    });
+    (row, task)
 }
 
 fn joined(result: Result<Report, tokio::task::JoinError>) -> Result<Report, Stop> {

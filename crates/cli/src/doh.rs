@@ -8,12 +8,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use clap::Args;
 use mailvet_core::dns::{
-    HostEvidence, Lookup, MailRoute, Message, RecordType, RouteDecision, RouteEvidence,
+    HostEvidence, Lookup, MailRoute, Message, RData, RecordType, RouteDecision, RouteEvidence,
     build_query, check_mx_hosts, doh_get_url, follow_up_queries, mail_route, parse_response,
 };
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -33,6 +35,30 @@ pub const DEFAULT_ENDPOINTS: [&str; 2] = [
     "https://cloudflare-dns.com/dns-query",
     "https://dns.google/dns-query",
 ];
+
+/// Where DNS questions go, for `mailvet check` and `mailvet serve`.
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// A DNS-over-HTTPS (RFC 8484) endpoint. Repeat to give several, tried in order when one
+    /// fails. Default: https://cloudflare-dns.com/dns-query, then https://dns.google/dns-query.
+    #[arg(long = "doh", value_name = "URL")]
+    doh: Vec<String>,
+
+    /// How long each DNS-over-HTTPS server has to answer one query.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = crate::parse_secs)]
+    dns_timeout: Duration,
+}
+
+impl DnsArgs {
+    pub fn resolver(&self) -> Result<Resolver, Failure> {
+        let endpoints: Vec<String> = if self.doh.is_empty() {
+            DEFAULT_ENDPOINTS.iter().map(|&s| s.to_owned()).collect()
+        } else {
+            self.doh.clone()
+        };
+        Resolver::new(&endpoints, self.dns_timeout)
+    }
+}
 
 #[derive(Debug)]
 pub struct Resolver {
@@ -194,6 +220,30 @@ impl Resolver {
         })
         .await;
         cell
+    }
+
+    /// The addresses of a mail host, IPv4 before IPv6, each asked at most once per run; empty
+    /// when DNS has none or gave no answer.
+    pub async fn host_ips(&self, host: &str) -> Vec<IpAddr> {
+        let cell = self.host_addresses(host).await;
+        let Some(answers) = cell.get() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (message, rtype) in [
+            (&answers.a, RecordType::A),
+            (&answers.aaaa, RecordType::Aaaa),
+        ] {
+            let Some(message) = message else { continue };
+            for record in message.answers_for(host, rtype) {
+                match record.data {
+                    RData::A(ip) => out.push(IpAddr::V4(ip)),
+                    RData::Aaaa(ip) => out.push(IpAddr::V6(ip)),
+                    _ => {}
+                }
+            }
+        }
+        out
     }
 
     /// One query, through the endpoints in turn; `None` when none of them answered.
@@ -545,6 +595,25 @@ mod tests {
                 q("mail.dangling.example", 1),
                 q("mail.dangling.example", 28)
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn host_addresses_come_from_the_host_cache() {
+        let (url, log) = server(Behaviour::Answer).await;
+        let r = resolver(&[&url], 5000);
+        assert_eq!(r.route("mx.example").await, mx_route());
+        log.lock().unwrap().clear();
+        assert_eq!(
+            r.host_ips("mail.mx.example").await,
+            [IpAddr::from([127, 0, 0, 1])]
+        );
+        // Asked during the route already.
+        assert!(asked(&log).is_empty());
+        assert!(r.host_ips("nowhere.example").await.is_empty());
+        assert_eq!(
+            questions(&asked(&log)),
+            [q("nowhere.example", 1), q("nowhere.example", 28)]
         );
     }
 

@@ -2,25 +2,20 @@
 //!
 //! Exit status: 0 when every input got a report (whatever its verdict), 1 when `--fail-on`
 //! matched a verdict, 2 when mailvet could not do its job (bad arguments, an unreadable policy
-//! file, unreadable input). An address is never an error: an unreachable DNS server makes a
-//! verdict `unknown` with the reason `dns_failure`. Nothing printed on standard error names an
-//! address.
+//! file, unreadable input). An address is never an error: an
+//! unreachable DNS server makes a verdict `unknown` with the reason `dns_failure`. Nothing
+//! printed on standard error names an address.
 
-mod check;
-mod doh;
-mod input;
-mod output;
-
-use std::fmt;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mailvet::check;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "mailvet",
     version,
-    about = "Checks email addresses: syntax, risk lists and DNS."
+    about = "Checks email addresses: syntax, risk lists, DNS and the mail server."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,16 +26,6 @@ struct Cli {
 enum Command {
     /// Checks addresses and writes one report per address, in input order.
     Check(check::CheckArgs),
-}
-
-/// Why mailvet could not do its job, as a sentence for `error: …`.
-#[derive(Debug)]
-pub struct Failure(pub String);
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 fn main() -> ExitCode {

@@ -29,6 +29,10 @@ const CSV_HEADER: [&str; 7] = [
     "message",
 ];
 
+/// The columns added to a CSV file checked by column (`--column`). A column of that name in the
+/// file is overwritten instead, so a checked file can be checked again.
+const ADDED_COLUMNS: [&str; 4] = ["verdict", "reasons", "suggestion", "score"];
+
 /// Wide enough for most addresses; a longer one pushes its notes to the right.
 const TABLE_INPUT_WIDTH: usize = 32;
 
@@ -36,7 +40,20 @@ const TABLE_INPUT_WIDTH: usize = 32;
 pub enum Output<W: Write> {
     Jsonl(W),
     Csv(Box<csv::Writer<W>>),
-    Table { out: W, color: bool },
+    Table {
+        out: W,
+        color: bool,
+    },
+    /// The rows of a CSV file, each with the added columns.
+    Rows {
+        csv: Box<csv::Writer<W>>,
+        /// Fields in the file's header.
+        width: usize,
+        /// Where each of [`ADDED_COLUMNS`] goes.
+        at: [usize; 4],
+        /// Fields in the header written.
+        columns: usize,
+    },
 }
 
 impl<W: Write> Output<W> {
@@ -64,6 +81,62 @@ impl<W: Write> Output<W> {
         })
     }
 
+    /// Starts a copy of a CSV file whose rows get the verdict, reasons, suggestion and score of
+    /// their address; `header` is the file's header.
+    pub fn rows(out: W, header: &csv::ByteRecord) -> io::Result<Self> {
+        let mut csv = csv::WriterBuilder::new().flexible(true).from_writer(out);
+        let mut names: Vec<&[u8]> = header.iter().collect();
+        let width = names.len();
+        let mut at = [0; ADDED_COLUMNS.len()];
+        for (slot, name) in at.iter_mut().zip(ADDED_COLUMNS) {
+            *slot = match header.iter().position(|h| h == name.as_bytes()) {
+                Some(i) => i,
+                None => {
+                    names.push(name.as_bytes());
+                    names.len() - 1
+                }
+            };
+        }
+        csv.write_record(&names)?;
+        Ok(Output::Rows {
+            csv: Box::new(csv),
+            width,
+            at,
+            columns: names.len(),
+        })
+    }
+
+    /// Writes the report of the address in `row`: the row as it was (padded to the header's
+    /// width), then the added columns, then any fields the row had beyond the header.
+    pub fn write_row(&mut self, row: &csv::ByteRecord, report: &Report) -> io::Result<()> {
+        let Output::Rows {
+            csv,
+            width,
+            at,
+            columns,
+        } = self
+        else {
+            return self.write(report);
+        };
+        let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
+        let reasons = reasons.join(";");
+        let score = report.score.to_string();
+        let values = [
+            report.verdict.as_str(),
+            reasons.as_str(),
+            report.suggestion.as_deref().unwrap_or(""),
+            score.as_str(),
+        ];
+        let mut fields: Vec<&[u8]> = row.iter().take(*width).collect();
+        fields.resize(*columns, b"");
+        for (&i, value) in at.iter().zip(values) {
+            fields[i] = value.as_bytes();
+        }
+        fields.extend(row.iter().skip(*width));
+        csv.write_record(&fields)
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
         match self {
             Output::Jsonl(out) => {
@@ -84,13 +157,15 @@ impl<W: Write> Output<W> {
                 Ok(())
             }
             Output::Table { out, color } => writeln!(out, "{}", table_row(report, *color)),
+            // Every input of a CSV file comes with its row.
+            Output::Rows { .. } => Ok(()),
         }
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Jsonl(out) | Output::Table { out, .. } => out.flush(),
-            Output::Csv(csv) => csv.flush(),
+            Output::Csv(csv) | Output::Rows { csv, .. } => csv.flush(),
         }
     }
 }
@@ -172,7 +247,7 @@ mod tests {
         out.flush().unwrap();
         let bytes = match out {
             Output::Jsonl(b) | Output::Table { out: b, .. } => b,
-            Output::Csv(csv) => csv.into_inner().unwrap(),
+            Output::Csv(csv) | Output::Rows { csv, .. } => csv.into_inner().unwrap(),
         };
         String::from_utf8(bytes).unwrap()
     }
@@ -220,6 +295,34 @@ mod tests {
         assert!(!text.contains('\u{1b}'), "{text:?}");
         let notes_at = lines[0].find("NOTES").unwrap();
         assert_eq!(lines[1].find("disposable"), Some(notes_at));
+    }
+
+    #[test]
+    fn rows_keep_their_fields_and_gain_columns() {
+        let header = csv::ByteRecord::from(vec!["name", "email", "score"]);
+        let mut out = Output::rows(Vec::new(), &header).unwrap();
+        let rows = [
+            vec!["Jane", "jane@gamil.com", "old"],
+            vec!["Short"],
+            vec!["Long", "info@mailinator.com", "x", "extra"],
+        ];
+        for row in rows {
+            let row = csv::ByteRecord::from(row);
+            let input = std::str::from_utf8(row.get(1).unwrap_or_default()).unwrap();
+            out.write_row(&row, &report(input)).unwrap();
+        }
+        out.flush().unwrap();
+        let Output::Rows { csv, .. } = out else {
+            unreachable!()
+        };
+        let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "name,email,score,verdict,reasons,suggestion\n\
+             Jane,jane@gamil.com,70,valid,,jane@gmail.com\n\
+             Short,,0,invalid,invalid_syntax,\n\
+             Long,info@mailinator.com,30,risky,disposable;role_account,,extra\n"
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! `mailvet check` through DNS-over-HTTPS against the local mail world (tests/world/README.md):
-//! every routing case of the world, decided by the built binary.
+//! `mailvet check` against the local mail world (tests/world/README.md): every routing case
+//! of the world over DNS-over-HTTPS, and every mailbox case over SMTP
+//! (`smtp/`), decided by the built binary.
 //!
 //! One world serves the whole binary, so it runs under the e2e crate's runner (`harness =
 //! false`): the world starts before the first test and stops after the last, and the runner
 //! prints `N passed, N failed`. `cargo test -p mailvet --test world -- WORD` runs the tests whose
 //! name contains WORD. With `MAILVET_WORLD_ENV=DIR/world.env` a running world is used instead.
 
+mod smtp;
 mod support;
 
 use std::net::TcpListener;
@@ -50,6 +52,67 @@ const TESTS: &[Test<World>] = &[
         many_addresses_keep_their_order,
     ),
     ("csv_over_dns", csv_over_dns),
+    (
+        "smtp_valid_mailbox_over_starttls",
+        smtp::valid_mailbox_over_starttls,
+    ),
+    (
+        "smtp_mailboxes_unknown_disabled_and_full",
+        smtp::mailboxes_unknown_disabled_and_full,
+    ),
+    ("smtp_catch_all_domain", smtp::catch_all_domain),
+    (
+        "smtp_greylisting_450_and_451",
+        smtp::greylisting_450_and_451,
+    ),
+    (
+        "smtp_tarpit_greeting_ends_at_the_deadline",
+        smtp::tarpit_greeting_ends_at_the_deadline,
+    ),
+    (
+        "smtp_tarpit_rcpt_ends_at_the_step_timeout",
+        smtp::tarpit_rcpt_ends_at_the_step_timeout,
+    ),
+    (
+        "smtp_policy_block_is_not_a_missing_mailbox",
+        smtp::policy_block_is_not_a_missing_mailbox,
+    ),
+    (
+        "smtp_domains_without_mail_servers_are_not_probed",
+        smtp::domains_without_mail_servers_are_not_probed,
+    ),
+    (
+        "smtp_implicit_fallback_and_ipv6_hosts",
+        smtp::implicit_fallback_and_ipv6_hosts,
+    ),
+    (
+        "smtp_utf8_mailbox_needs_smtputf8",
+        smtp::utf8_mailbox_needs_smtputf8,
+    ),
+    (
+        "smtp_disposable_domain_is_risky_and_catch_all",
+        smtp::disposable_domain_is_risky_and_catch_all,
+    ),
+    (
+        "smtp_address_literal_is_asked_directly",
+        smtp::address_literal_is_asked_directly,
+    ),
+    (
+        "smtp_private_addresses_are_never_contacted",
+        smtp::private_addresses_are_never_contacted,
+    ),
+    (
+        "smtp_one_session_serves_many_addresses",
+        smtp::one_session_serves_many_addresses,
+    ),
+    (
+        "smtp_csv_file_gains_mailbox_columns",
+        smtp::csv_file_gains_mailbox_columns,
+    ),
+    (
+        "smtp_socks5_proxy_carries_the_session",
+        smtp::socks5_proxy_carries_the_session,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -233,6 +296,7 @@ fn second_endpoint_answers_when_the_first_is_down(world: &World) {
     let output = run(
         &[
             "check",
+            "--no-smtp",
             "--doh",
             &closed,
             "--doh",
@@ -285,7 +349,14 @@ fn many_addresses_keep_their_order(world: &World) {
         expected.push((address, verdict, route));
     }
     let output = run(
-        &["check", "--doh", world.doh_url(), "--concurrency", "5"],
+        &[
+            "check",
+            "--no-smtp",
+            "--doh",
+            world.doh_url(),
+            "--concurrency",
+            "5",
+        ],
         stdin.as_bytes(),
     );
     let reports = reports(&output);
@@ -305,7 +376,14 @@ fn many_addresses_keep_their_order(world: &World) {
 
 fn csv_over_dns(world: &World) {
     let output = run(
-        &["check", "--doh", world.doh_url(), "--format", "csv"],
+        &[
+            "check",
+            "--no-smtp",
+            "--doh",
+            world.doh_url(),
+            "--format",
+            "csv",
+        ],
         b"alice@nullmx.test\nalice@valid.test\n",
     );
     assert!(output.status.success());
