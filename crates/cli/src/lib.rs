@@ -11,6 +11,7 @@ pub mod metrics;
 mod output;
 pub mod probe;
 mod progress;
+pub mod serve;
 
 use std::fmt;
 use std::time::Duration;

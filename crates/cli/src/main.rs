@@ -2,14 +2,14 @@
 //!
 //! Exit status: 0 when every input got a report (whatever its verdict), 1 when `--fail-on`
 //! matched a verdict, 2 when mailvet could not do its job (bad arguments, an unreadable policy
-//! file, unreadable input). An address is never an error: an
+//! file, unreadable input, a port it cannot listen on). An address is never an error: an
 //! unreachable DNS server makes a verdict `unknown` with the reason `dns_failure`. Nothing
 //! printed on standard error names an address.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mailvet::check;
+use mailvet::{check, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,12 +26,15 @@ struct Cli {
 enum Command {
     /// Checks addresses and writes one report per address, in input order.
     Check(check::CheckArgs),
+    /// Answers the edge Worker's mailbox probes over HTTP (POST /v1/probe).
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     result.unwrap_or_else(|failure| {
         eprintln!("error: {failure}");

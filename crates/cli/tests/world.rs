@@ -1,12 +1,13 @@
-//! `mailvet check` against the local mail world (tests/world/README.md): every routing case
-//! of the world over DNS-over-HTTPS, and every mailbox case over SMTP
-//! (`smtp/`), decided by the built binary.
+//! `mailvet check` and `mailvet serve` against the local mail world (tests/world/README.md):
+//! every routing case of the world over DNS-over-HTTPS, and every mailbox case over SMTP
+//! (`smtp/`, `serve/`), decided by the built binary.
 //!
 //! One world serves the whole binary, so it runs under the e2e crate's runner (`harness =
 //! false`): the world starts before the first test and stops after the last, and the runner
 //! prints `N passed, N failed`. `cargo test -p mailvet --test world -- WORD` runs the tests whose
 //! name contains WORD. With `MAILVET_WORLD_ENV=DIR/world.env` a running world is used instead.
 
+mod serve;
 mod smtp;
 mod support;
 
@@ -113,6 +114,21 @@ const TESTS: &[Test<World>] = &[
         "smtp_socks5_proxy_carries_the_session",
         smtp::socks5_proxy_carries_the_session,
     ),
+    ("serve_requires_the_token", serve::serve_requires_the_token),
+    (
+        "serve_rejects_bad_requests",
+        serve::serve_rejects_bad_requests,
+    ),
+    ("serve_probes_and_counts", serve::serve_probes_and_counts),
+    (
+        "serve_refuses_private_hosts_unless_allowed",
+        serve::serve_refuses_private_hosts_unless_allowed,
+    ),
+    (
+        "serve_says_429_when_busy_and_drains_on_sigterm",
+        serve::serve_says_429_when_busy_and_drains_on_sigterm,
+    ),
+    ("serve_needs_a_long_token", serve::serve_needs_a_long_token),
 ];
 
 fn main() -> ExitCode {
