@@ -79,9 +79,8 @@ export function attach(input, options) {
   let timer = 0;
   let request = null;
   let pending = null;
-  // Errors show once typing has paused (or on blur or submit), then follow every keystroke.
-  let revealed = false;
   let shown = "";
+  let shownState = "";
 
   const t = () => sentences(o.lang || input.closest("[lang]")?.lang);
 
@@ -92,7 +91,10 @@ export function attach(input, options) {
     if (edge === FAILED && !o.failOpen) return { state: "error", key: "offline", block: true };
     if (!report) return {};
     const { verdict, reasons = [], suggestion } = report;
-    const fix = suggestion && suggestion !== value ? suggestion : "";
+    // While typing goes on (the pause timer runs), a suggestion that only completes what is
+    // typed (gmail.co → gmail.com) waits, and so does a syntax error, unless one is showing.
+    const fix =
+      suggestion && suggestion !== value && (!timer || !suggestion.startsWith(value)) ? suggestion : "";
     const codes = reasons.map((r) => r.code);
     if (verdict === "invalid") {
       const key =
@@ -100,9 +102,8 @@ export function attach(input, options) {
           ? syntaxKey(report.checks?.syntax?.error?.code || "")
           : { null_mx: "no_mail", no_mail_server: "no_mail", mailbox_disabled: "mailbox_not_found" }[codes[0]] ||
             codes[0];
-      return revealed || report === edge || fix
-        ? { state: o.blockInvalid ? "error" : "warning", key, fix, block: o.blockInvalid }
-        : {};
+      const state = o.blockInvalid ? "error" : "warning";
+      return !timer || fix || shownState === state ? { state, key, fix, block: o.blockInvalid } : {};
     }
     if (codes.includes("disposable")) {
       return o.blockDisposable
@@ -116,30 +117,39 @@ export function attach(input, options) {
     return fix ? { state: "warning", fix } : {};
   }
 
+  // The message: a sentence, then "Did you mean <button>?". Renders change the text around
+  // the button, never the button itself, so that it keeps the focus while answers arrive.
+  const sentence = document.createTextNode("");
+  const before = document.createTextNode("");
+  const after = document.createTextNode("");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "mailvet-fix";
+  button.onclick = () => {
+    input.value = button.textContent;
+    input.focus();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  };
+  const offer = document.createElement("span");
+  offer.append(before, button, after);
+  message.append(sentence, offer);
+
   function render() {
     const { state = "", key = "", fix = "", block } = decide();
     const text = t()[key] || "";
     if (block) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
-    // Leave the DOM alone when nothing changed: a focused suggestion keeps its focus.
     const signature = `${state}\n${text}\n${fix}\n${t().typo}`;
     if (signature === shown) return;
     shown = signature;
+    shownState = state;
     message.dataset.state = state;
-    message.replaceChildren(text);
-    if (fix) {
-      const [before, after] = t().typo.split("{}");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "mailvet-fix";
-      button.textContent = fix;
-      button.onclick = () => {
-        input.value = fix;
-        input.focus();
-        input.dispatchEvent(new Event("input", { bubbles: true }));
-      };
-      message.append(text ? " " : "", before, button, after);
-    }
+    sentence.data = text;
+    const [start, end] = fix ? t().typo.split("{}") : ["", ""];
+    before.data = (text && fix ? " " : "") + start;
+    after.data = end;
+    if (button.textContent !== fix) button.textContent = fix;
+    offer.hidden = !fix;
   }
 
   function onInput() {
@@ -150,7 +160,6 @@ export function attach(input, options) {
     request = pending = null;
     edge = answers.get(answerKey()) || null;
     local = value ? localReport(value) : null;
-    if (!value) revealed = false;
     clearTimeout(timer);
     timer = value && !edge ? setTimeout(askEdge, o.debounce) : 0;
     render();
@@ -162,7 +171,6 @@ export function attach(input, options) {
   function askEdge() {
     clearTimeout(timer);
     timer = 0;
-    revealed = true;
     if (!value || edge || pending || local?.verdict === "invalid") return render();
     const asked = value;
     const params = new URLSearchParams({ email: asked });
@@ -201,7 +209,6 @@ export function attach(input, options) {
     },
     /** Shows why the field is blocked and moves focus to it. */
     reveal() {
-      revealed = true;
       render();
       input.focus();
     },
