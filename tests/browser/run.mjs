@@ -203,6 +203,50 @@ const tests = {
     await until(async () => (await message.textContent()) === "電子郵件地址需要 @ 符號。", "the syntax error");
   },
 
+  async "policy options: a warning for a disposable address when it may pass"(context) {
+    const { page, message } = await open(context, { attributes: 'data-block-disposable="false"' });
+    await page.locator("#email").fill("test@mailinator.com");
+    assert.equal(await message.textContent(), "This looks like a disposable address.");
+    assert.equal(await message.getAttribute("data-state"), "warning");
+    await page.locator("#send").click();
+    await until(async () => (await page.evaluate(() => window.submitted)).length === 1, "the submit");
+  },
+
+  async "a role account is a warning, not a block"(context) {
+    const { page, message } = await open(context);
+    await page.locator("#email").fill("info@valid.test");
+    assert.match(await message.textContent(), /shared address/);
+    assert.equal(await message.getAttribute("data-state"), "warning");
+    assert.equal(await page.locator("#email").getAttribute("aria-invalid"), null);
+    await page.locator("#send").click();
+    await until(async () => (await page.evaluate(() => window.submitted)).length === 1, "the submit");
+  },
+
+  async "the ES module attaches by hand, with options"(context) {
+    const page = await context.newPage();
+    await page.route(`${base}/__widget-module`, (route) =>
+      route.fulfill({
+        contentType: "text/html",
+        body: `<!doctype html><html lang="en"><body><input id="email" type="email">
+<script type="module">
+import { attach } from "/mailvet.mjs";
+window.field = attach(document.getElementById("email"), { lang: "zh-Hant", blockInvalid: false });
+</script></body></html>`,
+      }),
+    );
+    await page.goto(`${base}/__widget-module`);
+    await until(() => page.evaluate(() => !!window.field), "the module");
+    const email = page.locator("#email");
+    await email.fill("jane@does-not-exist.test");
+    const message = page.locator(".mailvet-message");
+    await until(async () => (await message.textContent()) === "這個網域不存在。", "the edge's answer");
+    assert.equal(await message.getAttribute("data-state"), "warning", "blockInvalid: false");
+    assert.equal(await page.evaluate(() => window.field.blocked()), false);
+    await page.evaluate(() => window.field.detach());
+    assert.equal(await page.locator(".mailvet-message").count(), 0);
+    assert.equal(await email.getAttribute("aria-describedby"), null);
+  },
+
   async "fail open: an unreachable edge never blocks a good address"(context) {
     const { page, verifies } = await open(context, { attributes: 'data-api="http://127.0.0.1:9"' });
     await page.locator("#email").fill("alice@valid.test");

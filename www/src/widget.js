@@ -136,7 +136,8 @@ export function attach(input, options) {
 
   function render() {
     const { state = "", key = "", fix = "", block } = decide();
-    const text = t()[key] || "";
+    // A blocked address always says why, in general words if there are none more precise.
+    const text = t()[key] || (block && !fix ? t().syntax : "");
     if (block) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
     const signature = `${state}\n${text}\n${fix}\n${t().typo}`;
@@ -171,7 +172,7 @@ export function attach(input, options) {
   function askEdge() {
     clearTimeout(timer);
     timer = 0;
-    if (!value || edge || pending || local?.verdict === "invalid") return render();
+    if (!value || (edge && edge !== FAILED) || pending || local?.verdict === "invalid") return render();
     const asked = value;
     const params = new URLSearchParams({ email: asked });
     if (o.key) params.set("key", o.key);
@@ -201,7 +202,7 @@ export function attach(input, options) {
     /** Finishes the checks of the current address: the edge's answer, or what is known after
      * `submitWait` milliseconds. */
     settle() {
-      if (timer || (!edge && !pending)) askEdge();
+      if (timer || (edge === FAILED && !o.failOpen) || (!edge && !pending)) askEdge();
       const wait = new Promise((resolve) => setTimeout(resolve, o.submitWait));
       return Promise.race([pending, wait]).then(() => {
         if (pending && !o.failOpen) edge = FAILED;
