@@ -2,11 +2,13 @@
 // playwright-core, against a running Worker that serves www/ and resolves through the local
 // mail world (tests/e2e/tests/browser.rs starts both and runs this file).
 //
-//   node tests/browser/run.mjs http://127.0.0.1:PORT [WORD…]
+//   node tests/browser/run.mjs http://127.0.0.1:PORT [http://127.0.0.1:PORT2] [WORD…]
 //
-// Runs the tests whose name contains a WORD (all without one), prints one line per test, the
-// measured timings, and last "N passed, N failed"; exits non-zero on a failure. A screenshot of
-// the demo form is kept in target/browser/.
+// The first Worker is open (no keys). The second, for the test of a customer's site, has
+// PUBLIC_KEYS={"pk_test_widget":["http://shop.localhost"]}. Runs the tests whose name contains a
+// WORD (all without one), prints one line per test, the measured timings, and last
+// "N passed, N failed"; exits non-zero on a failure. Screenshots of the demo form are kept in
+// $CARGO_TARGET_DIR/browser (target/browser).
 
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -16,11 +18,13 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-const [base, ...filters] = process.argv.slice(2);
+const [base, ...words] = process.argv.slice(2);
 if (!base) {
-  console.error("usage: node tests/browser/run.mjs WORKER_URL [WORD…]");
+  console.error("usage: node tests/browser/run.mjs WORKER_URL [KEYED_WORKER_URL] [WORD…]");
   process.exit(2);
 }
+const keyed = /^https?:/.test(words[0] || "") ? words.shift() : undefined;
+const filters = words;
 const artifacts = join(process.env.CARGO_TARGET_DIR || join(root, "target"), "browser");
 mkdirSync(artifacts, { recursive: true });
 
@@ -245,6 +249,33 @@ window.field = attach(document.getElementById("email"), { lang: "zh-Hant", block
     await page.evaluate(() => window.field.detach());
     assert.equal(await page.locator(".mailvet-message").count(), 0);
     assert.equal(await email.getAttribute("aria-describedby"), null);
+  },
+
+  async "on a customer's site: the edge's origin, a public key, CORS"(context) {
+    assert.ok(keyed, "needs a second Worker URL, one with PUBLIC_KEYS (see the top of this file)");
+    // Here the edge is on loopback and the shop is not; on the Internet both are public, and
+    // Chromium asks no permission (Local Network Access).
+    await context.grantPermissions(["local-network-access"], { origin: "http://shop.localhost" });
+    const page = await context.newPage();
+    const verifies = [];
+    page.on("response", (r) => {
+      if (new URL(r.url()).pathname === "/v1/verify") verifies.push([r.url(), r.status()]);
+    });
+    // The shop's page, served by the browser itself: no request leaves the machine.
+    await page.route("http://shop.localhost/signup", (route) =>
+      route.fulfill({ contentType: "text/html", body: testPage({ attributes: 'data-key="pk_test_widget"' }).replace(
+        'src="/mailvet.js"', `src="${keyed}/mailvet.js"`) }),
+    );
+    await page.goto("http://shop.localhost/signup");
+    assert.equal(await page.evaluate(() => window.mailvet.ready), true, "the Wasm loads across origins");
+    const message = page.locator("#email + .mailvet-message");
+    await page.locator("#email").fill("jane@does-not-exist.test");
+    await until(async () => (await message.textContent()) === "This domain does not exist.", "the edge's answer");
+    assert.equal(verifies.length, 1);
+    const [url, status] = verifies[0];
+    assert.equal(status, 200);
+    assert.equal(new URL(url).origin, new URL(keyed).origin, "the script's origin is the edge");
+    assert.equal(new URL(url).searchParams.get("key"), "pk_test_widget");
   },
 
   async "fail open: an unreachable edge never blocks a good address"(context) {

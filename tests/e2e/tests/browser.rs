@@ -1,5 +1,6 @@
-//! The widget in a real browser: starts the local mail world and the edge Worker (which serves
-//! `www/`), then runs `node tests/browser/run.mjs WORKER_URL [WORD…]` (Debian's Chromium through
+//! The widget in a real browser: starts the local mail world and two edge Workers (which serve
+//! `www/`), one open and one with a public key for a customer's site, then runs
+//! `node tests/browser/run.mjs WORKER_URL KEYED_WORKER_URL [WORD…]` (Debian's Chromium through
 //! playwright-core) and passes on its exit code. Its output, with the closing
 //! `N passed, N failed`, goes straight to stdout.
 //!
@@ -10,6 +11,9 @@ use std::process::{Command, ExitCode};
 
 use mailvet_e2e::World;
 use mailvet_e2e::worker::Worker;
+
+/// The public key of the customer's site in tests/browser/run.mjs.
+const PUBLIC_KEYS: &str = r#"{"pk_test_widget": ["http://shop.localhost"]}"#;
 
 /// The files `scripts/build-widget` writes into `www/`.
 const BUILT: [&str; 3] = ["mailvet.js", "mailvet.mjs", "mailvet_bg.wasm"];
@@ -37,17 +41,24 @@ fn main() -> ExitCode {
         Ok(world) => world,
         Err(e) => return fail(format!("the mail world: {e}")),
     };
-    let worker = match Worker::start(&world, &[]) {
-        Ok(worker) => worker,
-        Err(e) => return fail(format!("the Worker: {e}")),
+    let (open, keyed) = std::thread::scope(|scope| {
+        let keyed = scope.spawn(|| Worker::start(&world, &[("PUBLIC_KEYS", PUBLIC_KEYS)]));
+        let open = Worker::start(&world, &[]);
+        (open, keyed.join())
+    });
+    let (open, keyed) = match (open, keyed) {
+        (Ok(open), Ok(Ok(keyed))) => (open, keyed),
+        (Err(e), _) | (_, Ok(Err(e))) => return fail(format!("a Worker: {e}")),
+        (_, Err(_)) => return fail("starting the keyed Worker panicked".into()),
     };
     let status = Command::new("node")
         .current_dir(&root)
         .arg("tests/browser/run.mjs")
-        .arg(worker.url(""))
+        .arg(open.url(""))
+        .arg(keyed.url(""))
         .args(words)
         .status();
-    drop(worker);
+    drop((open, keyed));
     match status {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => {
