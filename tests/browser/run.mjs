@@ -378,6 +378,9 @@ window.field = attach(document.getElementById("email"), { lang: "zh-Hant", block
     await page.locator("#email").fill("test@mailinator.com");
     await until(async () => /不接受拋棄式信箱/.test(await page.locator(".mailvet-message").textContent()), "the message");
     await page.screenshot({ path: join(artifacts, "demo-signup-zh-hant.png"), fullPage: true });
+    await page.locator("#email").fill("alice@valid.test");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await until(async () => /"verdict": "valid"/.test(await page.locator("#result").textContent()), "the sign-up");
   },
 };
 
