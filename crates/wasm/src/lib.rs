@@ -156,3 +156,70 @@ fn push_string(json: &mut String, text: Option<&str>) {
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reports for ASCII inputs (the Unicode back end is the browser's, absent here).
+    fn report(input: &str) -> Report {
+        let lists = Lists::new();
+        let mut check = Check::new(input, &lists);
+        if check.dns_name().is_some() {
+            check = check.skip_dns(Skipped::SyntaxOnly);
+        }
+        if check.address().is_some() {
+            check = check.skip_mailbox(Skipped::SyntaxOnly);
+        }
+        check.finish(&Policy::default())
+    }
+
+    #[test]
+    fn the_json_is_the_workers_report_less_what_the_widget_does_not_read() {
+        for input in [
+            "jane@gmial.com",
+            "info@mailinator.com",
+            "\"a\\\\b\\\"c\"@example.com",
+            "jane",
+            "a@[IPv6:2001:db8::1]",
+            "bad\u{1}@example.com",
+        ] {
+            let report = report(input);
+            let ours: serde_json::Value = serde_json::from_str(&to_json(&report)).expect(input);
+            let full = serde_json::to_value(&report).expect("serialises");
+            for field in ["address", "verdict", "reasons", "suggestion", "score"] {
+                assert_eq!(ours[field], full[field], "{input}: {field}");
+            }
+            let syntax = &full["checks"]["syntax"];
+            assert_eq!(
+                ours["checks"]["syntax"]["warnings"], syntax["warnings"],
+                "{input}"
+            );
+            for field in ["code", "position"] {
+                assert_eq!(
+                    ours["checks"]["syntax"]["error"][field], syntax["error"][field],
+                    "{input}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_for_json() {
+        for text in [
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "\u{0}\u{1f}\n\t",
+            "ünï😀",
+            "\u{7f}",
+        ] {
+            let mut json = String::new();
+            push_string(&mut json, Some(text));
+            assert_eq!(serde_json::from_str::<String>(&json).expect(text), text);
+        }
+        let mut json = String::new();
+        push_string(&mut json, None);
+        assert_eq!(json, "null");
+    }
+}
