@@ -442,7 +442,10 @@ impl Inner {
                 Some(ip) => vec![ip],
                 None => match timeout_at(deadline, self.resolver.host_ips(&host.name)).await {
                     Ok(addresses) => addresses,
-                    Err(_) => break,
+                    Err(_) => {
+                        best = better(best, MailboxEvidence::Timeout { host: None });
+                        break;
+                    }
                 },
             };
             let (usable, special): (Vec<IpAddr>, Vec<IpAddr>) =
@@ -478,8 +481,8 @@ impl Inner {
                             session,
                             capabilities,
                             host: host.name.clone(),
-                            _permit: permit,
-                            _counted: self.metrics.session_opened(),
+                            permit,
+                            counted: self.metrics.session_opened(),
                         });
                     }
                     Err(Attempt::Failed(evidence)) => best = better(best, evidence),
@@ -624,8 +627,9 @@ struct Open<'a> {
     session: Session,
     capabilities: Capabilities,
     host: String,
-    _permit: HostPermit,
-    _counted: OpenSession<'a>,
+    /// Held until the session ends: its place in the host's limit and in the open sessions.
+    permit: HostPermit,
+    counted: OpenSession<'a>,
 }
 
 /// Why a host gave no session.
@@ -924,8 +928,8 @@ impl Worker {
             mut session,
             capabilities,
             host,
-            _permit,
-            _counted,
+            permit,
+            counted,
         } = open;
         let mut transaction = Transaction {
             open: None,
@@ -933,7 +937,10 @@ impl Worker {
         };
         let mut job = first;
         let (carry, alive) = loop {
-            if job.wanted() {
+            if Instant::now() >= job.deadline {
+                // Its time ran out while it waited for this session: no step left to take.
+                job.answer(MailboxEvidence::Timeout { host: None });
+            } else if job.wanted() {
                 let asked = self
                     .ask(&mut session, &host, capabilities, &mut transaction, &job)
                     .await;
@@ -979,7 +986,8 @@ impl Worker {
                 None => break (None, true),
             }
         };
-        drop((_permit, _counted));
+        // The limits are free before the QUIT, which may wait for its reply.
+        drop((permit, counted));
         if alive {
             self.inner.quit_later(session);
         }
@@ -1093,100 +1101,4 @@ impl Worker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn host(preference: u16, name: &str) -> MailHost {
-        MailHost {
-            preference,
-            name: name.into(),
-            literal: None,
-        }
-    }
-
-    #[test]
-    fn equal_preferences_are_shuffled_and_order_kept() {
-        let hosts = [
-            host(20, "c"),
-            host(10, "a1"),
-            host(10, "a2"),
-            host(10, "a3"),
-            host(30, "d"),
-        ];
-        let mut firsts = std::collections::HashSet::new();
-        for _ in 0..200 {
-            let order: Vec<String> = shuffled(&hosts).into_iter().map(|h| h.name).collect();
-            assert_eq!(&order[3..], ["c", "d"]);
-            let mut group = order[..3].to_vec();
-            firsts.insert(group[0].clone());
-            group.sort();
-            assert_eq!(group, ["a1", "a2", "a3"]);
-        }
-        // Each of the three came first at some point (a chance of 3 × (2/3)^200 to fail).
-        assert_eq!(firsts.len(), 3);
-    }
-
-    #[test]
-    fn random_local_parts_differ() {
-        let a = random_local_part().unwrap();
-        let b = random_local_part().unwrap();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), "mailvet-".len() + 20);
-        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
-    }
-
-    #[test]
-    fn mailboxes_use_a_labels_and_smtputf8_only_for_utf8_local_parts() {
-        let parse = |s: &str| Mailbox::new(&mailvet_core::syntax::parse(s).unwrap());
-        assert_eq!(
-            parse("Info@Bücher.test"),
-            Mailbox {
-                rcpt: "Info@xn--bcher-kva.test".into(),
-                smtputf8: false,
-                domain: "xn--bcher-kva.test".into()
-            }
-        );
-        assert_eq!(
-            parse("jörg@bücher.test"),
-            Mailbox {
-                rcpt: "jörg@xn--bcher-kva.test".into(),
-                smtputf8: true,
-                domain: "xn--bcher-kva.test".into()
-            }
-        );
-        assert_eq!(parse("a@[127.0.0.1]").domain(), "[127.0.0.1]");
-    }
-
-    #[test]
-    fn named_hosts_are_sorted_and_deduplicated() {
-        let hosts = MailHost::from_summaries(&[
-            MxSummary {
-                preference: 20,
-                host: "MX2.example.".into(),
-            },
-            MxSummary {
-                preference: 10,
-                host: "mx1.example".into(),
-            },
-            MxSummary {
-                preference: 30,
-                host: "mx2.example".into(),
-            },
-        ]);
-        let names: Vec<(u16, &str)> = hosts
-            .iter()
-            .map(|h| (h.preference, h.name.as_str()))
-            .collect();
-        assert_eq!(names, [(10, "mx1.example"), (20, "mx2.example")]);
-    }
-
-    #[test]
-    fn the_most_telling_evidence_wins() {
-        let timeout = MailboxEvidence::Timeout {
-            host: Some("mx".into()),
-        };
-        let best = better(Some(MailboxEvidence::Unreachable), timeout.clone());
-        assert_eq!(best, Some(timeout.clone()));
-        assert_eq!(better(best, MailboxEvidence::Unreachable), Some(timeout));
-    }
-}
+mod tests;
