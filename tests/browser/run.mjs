@@ -36,6 +36,7 @@ function testPage({ attributes = "", lang = "en", field = "" } = {}) {
 <form id="signup" onsubmit="event.preventDefault(); submitted.push(this.email.value)">
 <label for="email">Email</label> <input id="email" name="email" type="email" ${field}>
 <input id="other" name="other" type="email" data-mailvet="off">
+<input id="cc" name="cc" type="email" multiple>
 <button id="send">Sign up</button></form>
 <script>window.submitted = [];</script></body></html>`;
 }
@@ -159,6 +160,7 @@ const tests = {
     assert.equal(await page.locator("#email").inputValue(), "jane@gmail.com");
     assert.equal(await page.evaluate(() => document.activeElement.id), "email");
     await page.keyboard.press("Tab"); // the opted-out field
+    await page.keyboard.press("Tab"); // the field for several addresses
     await page.keyboard.press("Tab");
     assert.equal(await page.evaluate(() => document.activeElement.id), "send");
     await page.keyboard.press("Enter");
@@ -189,11 +191,12 @@ const tests = {
     assert.deepEqual(verifies.slice(2), ["carol@does-not-exist.test", "carol@valid.test"]);
   },
 
-  async "opted-out fields are left alone"(context) {
+  async "opted-out fields and fields for several addresses are left alone"(context) {
     const { page } = await open(context);
     assert.equal(await page.locator(".mailvet-message").count(), 1, "only #email has a message");
     assert.equal(await page.locator("#email + .mailvet-message").count(), 1);
     assert.equal(await page.locator("#other").getAttribute("aria-describedby"), null);
+    assert.equal(await page.locator("#cc").getAttribute("aria-describedby"), null, "multiple is left alone");
     const describedBy = await page.locator("#email").getAttribute("aria-describedby");
     assert.equal(await page.locator(`#${describedBy}`).getAttribute("aria-live"), "polite");
   },
