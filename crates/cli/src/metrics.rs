@@ -71,7 +71,7 @@ impl Metrics {
         self.in_flight.load(Ordering::Relaxed)
     }
 
-    /// A session got past its greeting.
+    /// A session is ready for MAIL FROM: greeted, EHLO said, STARTTLS done when offered.
     pub fn session_opened(&self) -> OpenSession<'_> {
         self.sessions.fetch_add(1, Ordering::Relaxed);
         self.sessions_open.fetch_add(1, Ordering::Relaxed);
@@ -133,7 +133,7 @@ impl Metrics {
         gauge(
             &mut out,
             "mailvet_smtp_sessions_total",
-            "SMTP sessions that got past the greeting.",
+            "SMTP sessions set up (greeting, EHLO, STARTTLS when offered).",
             "counter",
             load(&self.sessions).to_string(),
         );

@@ -18,12 +18,12 @@ impl Progress {
         let bar = match total {
             Some(total) => ProgressBar::new(total).with_style(
                 ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} addresses  {per_sec}  {elapsed_precise}, about {eta} left",
+                    "{bar:30} {pos}/{len} addresses, {elapsed} so far, about {eta} left",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             ),
             None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{spinner} {pos} addresses  {per_sec}  {elapsed_precise}")
+                ProgressStyle::with_template("{spinner} {pos} addresses, {elapsed} so far")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
         };
