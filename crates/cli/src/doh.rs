@@ -3,20 +3,21 @@
 //! Each query is a GET with the `dns` parameter; a server that answers it with anything but a
 //! DNS message is asked again with a POST, which RFC 8484 §4.1 also requires servers to take.
 //! Endpoints are tried in order, starting from the last one that answered, each with its own
-//! deadline. A domain is looked up once per run, however many addresses share it, and so is
-//! each mail host.
+//! deadline. A domain is looked up once while its answer lives (its TTL, an hour at most),
+//! however many addresses share it, and so is each mail host.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use mailvet_core::dns::{
     HostEvidence, Lookup, MailRoute, Message, RData, RecordType, RouteDecision, RouteEvidence,
-    build_query, check_mx_hosts, doh_get_url, follow_up_queries, mail_route, parse_response,
+    build_query, cache_ttl, check_mx_hosts, doh_get_url, follow_up_queries, mail_route,
+    parse_response,
 };
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Client, StatusCode, Url};
@@ -29,6 +30,14 @@ const DNS_MESSAGE: &str = "application/dns-message";
 /// A DNS message never exceeds 65535 octets (RFC 1035 §4.2.2, its length field over TCP), so a
 /// longer body is no answer and is not read to its end.
 const MAX_MESSAGE: usize = 65_535;
+/// The longest an answer is kept, whatever its TTL: `mailvet serve` runs for weeks.
+const MAX_KEEP: Duration = Duration::from_secs(3600);
+/// How long an answer that may not be cached (no answer, SERVFAIL, a negative answer without
+/// SOA) is still shared, so that a list full of one domain does not ask again for each address.
+/// RFC 2308 §7.1 allows up to five minutes for a server failure.
+const SHORT_KEEP: Duration = Duration::from_secs(30);
+/// The most names kept; beyond it the expired ones go, and all of them if that is not enough.
+const MAX_ENTRIES: usize = 100_000;
 
 /// The public resolvers asked when no `--doh` is given.
 pub const DEFAULT_ENDPOINTS: [&str; 2] = [
@@ -71,19 +80,48 @@ pub struct Resolver {
     hosts: Cache<HostAnswers>,
 }
 
-/// Answers by name, each computed once even when several tasks ask at the same time.
-type Cache<T> = Mutex<HashMap<String, Arc<OnceCell<T>>>>;
+/// Answers by name, each computed once even when several tasks ask at the same time, and kept
+/// until `until`.
+type Cache<T> = Mutex<HashMap<String, Arc<OnceCell<Kept<T>>>>>;
 
-fn shared_cell<T>(cache: &Cache<T>, key: &str) -> Arc<OnceCell<T>> {
-    let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
-    match map.get(key) {
-        Some(cell) => Arc::clone(cell),
-        None => {
-            let cell = Arc::new(OnceCell::new());
-            map.insert(key.to_owned(), Arc::clone(&cell));
-            cell
+#[derive(Debug)]
+struct Kept<T> {
+    value: T,
+    until: Instant,
+}
+
+impl<T> Kept<T> {
+    /// `value`, kept for `ttl` seconds (RFC 2181 §5.2) up to [`MAX_KEEP`], or for
+    /// [`SHORT_KEEP`] when it may not be cached.
+    fn new(value: T, ttl: Option<u32>) -> Kept<T> {
+        let keep = ttl.map_or(SHORT_KEEP, |t| {
+            Duration::from_secs(u64::from(t)).min(MAX_KEEP)
+        });
+        Kept {
+            value,
+            until: Instant::now() + keep,
         }
     }
+}
+
+/// The cell for `key`: the one being filled or still fresh, else a new one.
+fn shared_cell<T>(cache: &Cache<T>, key: &str) -> Arc<OnceCell<Kept<T>>> {
+    let now = Instant::now();
+    let fresh = |cell: &Arc<OnceCell<Kept<T>>>| cell.get().is_none_or(|kept| kept.until > now);
+    let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(cell) = map.get(key).filter(|cell| fresh(cell)) {
+        return Arc::clone(cell);
+    }
+    if map.len() >= MAX_ENTRIES {
+        map.retain(|_, cell| fresh(cell));
+        if map.len() >= MAX_ENTRIES {
+            // Whoever waits on a cell keeps it; it is only forgotten here.
+            map.clear();
+        }
+    }
+    let cell = Arc::new(OnceCell::new());
+    map.insert(key.to_owned(), Arc::clone(&cell));
+    cell
 }
 
 /// The A and AAAA answers for one mail host; `None` when no endpoint answered.
@@ -157,17 +195,23 @@ impl Resolver {
         })
     }
 
-    /// Where mail for `domain` (A-labels) goes, looked up at most once per run.
+    /// Where mail for `domain` (A-labels) goes, looked up once while the answer lives.
     pub async fn route(&self, domain: &str) -> MailRoute {
         let key = domain.to_ascii_lowercase();
         let cell = shared_cell(&self.routes, &key);
-        cell.get_or_init(|| self.look_up(&key)).await.clone()
+        let kept = cell
+            .get_or_init(|| async {
+                let decision = self.look_up(&key).await;
+                Kept::new(decision.route, decision.ttl)
+            })
+            .await;
+        kept.value.clone()
     }
 
     /// MX first; A and AAAA together, only when the core asks for them; then the MX hosts.
-    async fn look_up(&self, domain: &str) -> MailRoute {
+    async fn look_up(&self, domain: &str) -> RouteDecision {
         let Some(mx) = self.query(domain, RecordType::Mx).await else {
-            return mail_route(&RouteEvidence::mx_only(domain, Lookup::Failed)).route;
+            return mail_route(&RouteEvidence::mx_only(domain, Lookup::Failed));
         };
         let follow_up = follow_up_queries(domain, &mx);
         let asked = |rtype| async move {
@@ -184,7 +228,7 @@ impl Resolver {
             a: a.as_ref().map(lookup),
             aaaa: aaaa.as_ref().map(lookup),
         });
-        self.with_host_addresses(route).await.route
+        self.with_host_addresses(route).await
     }
 
     /// Checks that the MX hosts have addresses (RFC 5321 §5.1), in order of preference,
@@ -207,26 +251,31 @@ impl Resolver {
         check_mx_hosts(route, &host_evidence(&hosts, &answers))
     }
 
-    /// The A and AAAA answers for a mail host, asked together, at most once per run: many
+    /// The A and AAAA answers for a mail host, asked together, once while they live: many
     /// domains share their mail hosts.
-    async fn host_addresses(&self, host: &str) -> Arc<OnceCell<HostAnswers>> {
+    async fn host_addresses(&self, host: &str) -> Arc<OnceCell<Kept<HostAnswers>>> {
         let cell = shared_cell(&self.hosts, host);
         cell.get_or_init(|| async {
             let (a, aaaa) = tokio::join!(
                 self.query(host, RecordType::A),
                 self.query(host, RecordType::Aaaa)
             );
-            HostAnswers { a, aaaa }
+            // Both answers are kept as long as the shorter-lived may be.
+            let ttl = match (&a, &aaaa) {
+                (Some(a), Some(aaaa)) => cache_ttl(a).zip(cache_ttl(aaaa)).map(|(a, b)| a.min(b)),
+                _ => None,
+            };
+            Kept::new(HostAnswers { a, aaaa }, ttl)
         })
         .await;
         cell
     }
 
-    /// The addresses of a mail host, IPv4 before IPv6, each asked at most once per run; empty
-    /// when DNS has none or gave no answer.
+    /// The addresses of a mail host, IPv4 before IPv6; empty when DNS has none or gave no
+    /// answer.
     pub async fn host_ips(&self, host: &str) -> Vec<IpAddr> {
         let cell = self.host_addresses(host).await;
-        let Some(answers) = cell.get() else {
+        let Some(Kept { value: answers, .. }) = cell.get() else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -309,16 +358,16 @@ fn lookup(answer: &Option<Message>) -> Lookup<'_> {
 /// The evidence of the hosts looked up so far: `answers` holds the first hosts' answers.
 fn host_evidence<'a>(
     hosts: &'a [String],
-    answers: &'a [Arc<OnceCell<HostAnswers>>],
+    answers: &'a [Arc<OnceCell<Kept<HostAnswers>>>],
 ) -> Vec<HostEvidence<'a>> {
     hosts
         .iter()
         .zip(answers)
         .filter_map(|(host, cell)| {
-            cell.get().map(|h| HostEvidence {
+            cell.get().map(|kept| HostEvidence {
                 host,
-                a: lookup(&h.a),
-                aaaa: lookup(&h.aaaa),
+                a: lookup(&kept.value.a),
+                aaaa: lookup(&kept.value.aaaa),
             })
         })
         .collect()
@@ -618,6 +667,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn answers_are_kept_for_their_ttl() {
+        let cache: Cache<u32> = Mutex::default();
+        let cell = shared_cell(&cache, "a");
+        cell.get_or_init(|| async { Kept::new(1, Some(0)) }).await;
+        // A TTL of 0: expired at once, so the next look-up gets a new cell.
+        let again = shared_cell(&cache, "a");
+        assert!(again.get().is_none());
+        again.get_or_init(|| async { Kept::new(2, Some(60)) }).await;
+        assert_eq!(shared_cell(&cache, "a").get().map(|k| k.value), Some(2));
+        let now = Instant::now();
+        assert!(Kept::new((), None).until <= now + SHORT_KEEP + Duration::from_secs(1));
+        assert!(Kept::new((), Some(u32::MAX)).until <= now + MAX_KEEP + Duration::from_secs(1));
+        assert!(Kept::new((), Some(600)).until >= now + Duration::from_secs(600));
+    }
+
+    #[tokio::test]
     async fn a_get_that_is_refused_is_posted() {
         let (url, log) = server(Behaviour::PostOnly).await;
         assert_eq!(
@@ -654,7 +719,7 @@ mod tests {
         // The silent one never logs (it reads the request, then waits).
         assert!(asked(&silent_log).is_empty());
         // The next queries start at the endpoint that answered.
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         assert_eq!(r.route("mx.example").await, mx_route());
         assert!(started.elapsed() < Duration::from_millis(300));
         assert_eq!(asked(&garbage_log).len(), 2);
@@ -668,7 +733,7 @@ mod tests {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             format!("http://{}/dns-query", listener.local_addr().unwrap())
         };
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let route = resolver(&[&closed, &silent], 200).route("mx.example").await;
         assert_eq!(
             route,
