@@ -395,6 +395,105 @@ fn help_names_the_mailbox_options() {
     }
 }
 
+#[test]
+fn files_in_and_out() {
+    let dir = std::env::temp_dir().join(format!("mailvet-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines = dir.join("lines.txt");
+    std::fs::write(&lines, "a@example.com\n\nnope").unwrap();
+    let out = dir.join("out.jsonl");
+    let output = run(
+        &[
+            "check",
+            "--syntax-only",
+            "--input",
+            lines.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        b"ignored@example.com\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    let written = std::fs::read_to_string(&out).unwrap();
+    let inputs: Vec<String> = written
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["input"].to_string())
+        .collect();
+    assert_eq!(inputs, ["\"a@example.com\"", "\"\"", "\"nope\""]);
+
+    // CSV from standard input, by column: the rows come back with four columns more.
+    let output = run(
+        &["check", "--syntax-only", "--column", "mail"],
+        b"id,mail\n1,info@mailinator.com\n2,jane@gamil.com\n3\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "id,mail,verdict,reasons,suggestion,score\n\
+         1,info@mailinator.com,risky,disposable;role_account,,30\n\
+         2,jane@gamil.com,valid,,jane@gmail.com,70\n\
+         3,,invalid,invalid_syntax,,0\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_files_and_probe_options_are_errors() {
+    let closed = closed_port_url();
+    for (args, says) in [
+        (
+            &["check", "--syntax-only", "--column", "email"][..],
+            "--column \"email\": the CSV header has no such column; it has \"id\", \"mail\"",
+        ),
+        (
+            &[
+                "check",
+                "--syntax-only",
+                "--column",
+                "mail",
+                "--format",
+                "jsonl",
+            ],
+            "--format must be csv",
+        ),
+        (
+            &["check", "--syntax-only", "--input", "/nonexistent/list.txt"],
+            "cannot read the input file /nonexistent/list.txt",
+        ),
+        (
+            &["check", "--doh", &closed, "--helo", "two words", "a@b.org"],
+            "--helo \"two words\"",
+        ),
+        (
+            &[
+                "check",
+                "--doh",
+                &closed,
+                "--mail-from",
+                "nobody",
+                "a@b.org",
+            ],
+            "--mail-from \"nobody\" is not an email address",
+        ),
+        (
+            &["check", "--doh", &closed, "--socks5", "nowhere", "a@b.org"],
+            "--socks5 \"nowhere\"",
+        ),
+        (
+            &["check", "--column", "mail", "a@b.org"],
+            "cannot be used with",
+        ),
+    ] {
+        let output = run(args, b"id,mail\n1,a@b.org\n");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let err = stderr(&output);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
 /// An address on a loopback port where nothing listens.
 fn closed_port_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
