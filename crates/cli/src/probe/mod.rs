@@ -857,13 +857,17 @@ impl Worker {
         None
     }
 
-    /// The next address, waiting up to [`LINGER`] for one.
+    /// The next address, waiting up to [`LINGER`] for one, unless every session place is taken:
+    /// another domain may be waiting for this one's.
     async fn next_or_linger(&self) -> Option<Job> {
         {
             let mut queues = lock(&self.inner.queues);
             let queue = queues.get_mut(&self.key)?;
             if let Some(job) = queue.jobs.pop_front() {
                 return Some(job);
+            }
+            if self.inner.sessions.available_permits() == 0 {
+                return None;
             }
             queue.idle += 1;
         }
