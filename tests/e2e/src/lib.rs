@@ -53,12 +53,33 @@ pub struct World {
     keep_dir: bool,
 }
 
+/// How many times [`World::start`] tries to start a world.
+pub const START_ATTEMPTS: u32 = 3;
+
 impl World {
     /// Starts a world in a new directory under [`std::env::temp_dir`], on free ports.
     ///
     /// The world is stopped when the value is dropped. Should this process die without dropping
     /// it, the world stops by itself within a second (`MAILVET_WORLD_OWNER_PID`).
+    ///
+    /// Free ports are picked before the servers bind them, so another process can take one in
+    /// between ("Address already in use"); such a start is tried again on new ports, up to
+    /// [`START_ATTEMPTS`] times in all.
     pub fn start() -> Result<World, WorldError> {
+        let mut attempt = 1;
+        loop {
+            match World::start_once() {
+                Err(WorldError::Up { stderr, .. })
+                    if attempt < START_ATTEMPTS && stderr.contains("Address already in use") =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once() -> Result<World, WorldError> {
         let dir = fresh_dir()?;
         let script = world_script();
         let mut command = Command::new(&script);
