@@ -20,7 +20,8 @@ use crate::probe;
 pub const MAX_BATCH: usize = 100;
 /// The largest request body read: a full batch of long, escaped addresses fits with room.
 pub const MAX_BODY: usize = 128 * 1024;
-/// How much of a chunked body over the cap is still read (and dropped) before the answer.
+/// How much of a body over the cap is still read (and dropped), so that the connection it came
+/// on stays usable (see [`drain`]).
 const MAX_DRAIN: usize = 8 * MAX_BODY;
 /// Domains resolved at once in a batch (each up to three queries at once, then its MX hosts),
 /// and prober calls at once: a Worker invocation keeps six connections open at a time and
@@ -228,32 +229,14 @@ fn answer(body: &impl Serialize, cache: Option<CacheUse>) -> Result<Response, Ap
     Ok(response)
 }
 
-/// Reads at most [`MAX_BODY`] bytes of JSON. A declared length over the cap is refused before
-/// anything is read. A body without one (chunked) is kept up to the cap; past it, the rest is
-/// read and dropped up to [`MAX_DRAIN`] so that the connection stays usable, and the stream is
-/// cancelled beyond that.
+/// Reads at most [`MAX_BODY`] bytes of JSON. A body that declares a larger length is refused
+/// unread ([`drain`] reads it once the error is made); a longer body without a declared length
+/// (chunked) is read on to [`MAX_DRAIN`] and refused.
 async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
-    let declared = req.headers().get("Content-Length")?;
-    if declared
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BODY as u64)
-    {
+    if declared_length(req).is_some_and(|n| n > MAX_BODY) {
         return Err(ApiError::too_large(MAX_BODY));
     }
-    let mut body = Vec::new();
-    let mut seen = 0;
-    if let Ok(mut chunks) = req.stream() {
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk?;
-            seen += chunk.len();
-            if seen > MAX_DRAIN {
-                break;
-            }
-            if seen <= MAX_BODY {
-                body.extend_from_slice(&chunk);
-            }
-        }
-    }
+    let (body, seen) = read_body(req, MAX_BODY).await?;
     if seen > MAX_BODY {
         return Err(ApiError::too_large(MAX_BODY));
     }
@@ -264,6 +247,46 @@ async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<
             ApiError::bad_request("invalid_json", format!("The body is not JSON: {e}."))
         }
     })
+}
+
+/// Reads what is left of the body of a request answered with an error, up to [`MAX_DRAIN`]:
+/// a proxy that keeps its connection to the Worker open (wrangler dev does) may send the next
+/// request over a connection whose last body was never read, and that request then fails.
+pub async fn drain(req: &mut Request) {
+    if declared_length(req).is_some_and(|n| n > MAX_DRAIN) {
+        return;
+    }
+    // No body, or one already read: nothing to do.
+    let _ = read_body(req, 0).await;
+}
+
+fn declared_length(req: &Request) -> Option<usize> {
+    req.headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Reads the body up to [`MAX_DRAIN`] bytes and keeps its first `keep`; returns them and how
+/// many bytes came (more than `keep` when the rest was dropped). Past `MAX_DRAIN` the stream is
+/// cancelled.
+async fn read_body(req: &mut Request, keep: usize) -> worker::Result<(Vec<u8>, usize)> {
+    let mut kept = Vec::new();
+    let mut seen = 0;
+    if let Ok(mut chunks) = req.stream() {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            seen += chunk.len();
+            if seen > MAX_DRAIN {
+                break;
+            }
+            if seen <= keep {
+                kept.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok((kept, seen))
 }
 
 #[cfg(test)]

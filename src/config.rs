@@ -11,8 +11,9 @@ use crate::error::ApiError;
 /// Used when `DOH_URL` is not set (a wrangler environment without `[vars]`): Cloudflare, then
 /// Google, as in wrangler.toml.
 const DEFAULT_DOH: &str = "https://cloudflare-dns.com/dns-query,https://dns.google/dns-query";
-/// How long one DoH request may take before the next endpoint is tried.
-const DEFAULT_DOH_TIMEOUT: Duration = Duration::from_millis(2_000);
+/// How long one DoH request may take before the next endpoint is tried: public resolvers
+/// answer from cache in milliseconds, but resolving a cold name can take a second or two.
+const DEFAULT_DOH_TIMEOUT: Duration = Duration::from_millis(3_000);
 /// How long the prober may take for one address; SMTP servers that tarpit take longer, and the
 /// prober has deadlines of its own below this.
 const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_millis(20_000);

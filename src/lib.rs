@@ -68,7 +68,10 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let mut cors = Cors::None;
     let response = match serve(&mut req, &env, &mut cors).await {
         Ok(response) => response,
-        Err(e) => e.response()?,
+        Err(e) => {
+            api::drain(&mut req).await;
+            e.response()?
+        }
     };
     cors.apply(response.headers(), false)?;
     Ok(response)
