@@ -1,11 +1,13 @@
-//! The edge Worker under `wrangler dev`, for end-to-end tests.
+//! The edge Worker under `wrangler dev`, for end-to-end tests and the benchmark.
 //!
 //! It runs the Worker that `scripts/build-worker` last built into `build/` (`--env e2e` in
 //! wrangler.toml skips the rebuild: a running `cargo test` holds the build directory's lock),
-//! on a free loopback port, resolving through the world's DNS-over-HTTPS server.
+//! on a free loopback port, resolving through the world's DNS-over-HTTPS server unless the
+//! variables name another `DOH_URL`. Each Worker keeps its local state (the Cache API) in a
+//! directory of its own under the world's, so it starts with an empty cache.
 
-use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +18,12 @@ use crate::http::{self, HttpResponse};
 
 /// How long wrangler may take to say the Worker is ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request may take; the Worker's own deadlines are shorter.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The start of wrangler dev's own 503 when it lost its connection to the Worker.
+const PROXY_LOST_CONNECTION: &str = "Your worker restarted mid-request";
+/// How often a request is sent when wrangler dev answers that.
+const PROXY_ATTEMPTS: u32 = 3;
 
 /// A running Worker; stopped (wrangler and workerd, by process group) when dropped.
 #[derive(Debug)]
@@ -26,27 +34,43 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts `wrangler dev` for the built Worker with `DOH_URL` pointing at `world`, plus `vars`.
+    /// Starts `wrangler dev --env e2e` for the built Worker with `DOH_URL` pointing at `world`,
+    /// plus `vars`.
     pub fn start(world: &World, vars: &[(&str, &str)]) -> Result<Worker, String> {
+        Worker::start_in("e2e", world, vars)
+    }
+
+    /// Starts the built Worker in the wrangler environment `env` (wrangler.toml `[env.NAME]`,
+    /// which must skip the build). `vars` may set `DOH_URL`; otherwise it is the world's.
+    pub fn start_in(env: &str, world: &World, vars: &[(&str, &str)]) -> Result<Worker, String> {
         let root = crate::repo_root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         if !root.join("build/worker/shim.mjs").exists() {
             return Err("build/worker/shim.mjs is missing: run scripts/build-worker first".into());
         }
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        // Each wrangler opens a debugger port too (9229 unless told): several Workers at once
+        // need one each.
+        let inspector = free_port().map_err(|e| format!("no free port: {e}"))?;
         let log = world.dir().join(format!("wrangler-{port}.log"));
         let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
+        let state = world.dir().join(format!("wrangler-state-{port}"));
         let mut command = Command::new(&wrangler);
         command
             .current_dir(&root)
-            .args(["dev", "--env", "e2e", "--local", "--ip", "127.0.0.1"])
+            .args(["dev", "--env", env, "--local", "--ip", "127.0.0.1"])
             .args([
                 "--port",
                 &port.to_string(),
                 "--show-interactive-dev-session=false",
             ])
-            .args(["--var", &format!("DOH_URL:{}", world.doh_url())]);
+            .args(["--inspector-port", &inspector.to_string()])
+            .arg("--persist-to")
+            .arg(&state);
+        if !vars.iter().any(|(name, _)| *name == "DOH_URL") {
+            command.args(["--var", &format!("DOH_URL:{}", world.doh_url())]);
+        }
         for (name, value) in vars {
             command.args(["--var", &format!("{name}:{value}")]);
         }
@@ -99,10 +123,35 @@ impl Worker {
 
     /// `GET path`.
     pub fn get(&self, path: &str) -> io::Result<HttpResponse> {
-        http::request("GET", &self.url(path), &[], None)
+        self.request("GET", path, &[], None)
     }
 
-    fn log_tail(&self) -> String {
+    /// `METHOD path` with `headers` and an optional body.
+    ///
+    /// wrangler dev's proxy sometimes loses its kept-alive connection to the Worker and answers
+    /// a request other than GET or HEAD with its own 503 "Your worker restarted mid-request",
+    /// although nothing restarted (cloudflare/workers-sdk#14641, fixed after the wrangler we
+    /// pin). The Worker itself never answers 503, so that answer is sent again, a few times.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> io::Result<HttpResponse> {
+        let mut attempts = 1;
+        loop {
+            let response = exchange(self.addr, method, path, headers, body)?;
+            let lost = response.status == 503 && response.text().starts_with(PROXY_LOST_CONNECTION);
+            if !lost || attempts == PROXY_ATTEMPTS {
+                return Ok(response);
+            }
+            attempts += 1;
+        }
+    }
+
+    /// The last lines wrangler and the Worker wrote (its `console` output included).
+    pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
@@ -123,6 +172,66 @@ impl Drop for Worker {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
+}
+
+/// One request on a connection of its own, read up to the end of the answer's body.
+///
+/// wrangler dev keeps a connection open for five seconds after its answer, whatever
+/// `Connection: close` says (cloudflare/workers-sdk#5095), so a client that reads to the end of
+/// the stream, as [`http::request`] does, waits that long for every answer.
+fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<HttpResponse> {
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT)?;
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
+    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+    stream.write_all(head.as_bytes())?;
+    if let Some(body) = body {
+        stream.write_all(body)?;
+    }
+    let mut raw = Vec::new();
+    let mut buf = [0; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf)?;
+        raw.extend_from_slice(&buf[..n]);
+        if n == 0 || complete(&raw) {
+            return http::parse_response(&raw);
+        }
+    }
+}
+
+/// Whether `raw` holds a whole answer: its head and a body of Content-Length octets, or a
+/// chunked body up to its last chunk (RFC 9112 §6.3, §7.1). Without either, only the end of
+/// the stream ends the body.
+fn complete(raw: &[u8]) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let field = |name: &str| {
+        head.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(|value| value.trim().to_owned())
+    };
+    if let Some(length) = field("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+        return raw.len() >= end + 4 + length;
+    }
+    if field("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        return raw.ends_with(b"\r\n0\r\n\r\n") || raw[end + 4..].starts_with(b"0\r\n\r\n");
+    }
+    false
 }
 
 fn free_port() -> io::Result<u16> {
