@@ -31,7 +31,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 const WARM_UP: usize = 50;
 
 /// The request target of the i-th request of a kind.
-type Target = dyn Fn(usize) -> String + Sync;
+type Target<'a> = dyn Fn(usize) -> String + Sync + 'a;
 
 struct Options {
     requests: usize,
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
     let run_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let kinds: [(&str, Box<Target>); 3] = [
+    let kinds: [(&str, Box<Target<'static>>); 3] = [
         (
             "syntax",
             Box::new(|_| "/v1/verify?email=alice@valid.test&checks=syntax".to_owned()),
@@ -136,7 +136,7 @@ struct Outcome {
 }
 
 /// Sends `count` requests (`path(i)` for the i-th) from `clients` threads.
-fn run(worker: &Worker, clients: usize, count: usize, path: &Target) -> Outcome {
+fn run(worker: &Worker, clients: usize, count: usize, path: &Target<'_>) -> Outcome {
     let next = AtomicUsize::new(0);
     let collected = Mutex::new(Outcome {
         latencies: Vec::with_capacity(count),
