@@ -1,0 +1,207 @@
+//! The whole pipeline with real parts only: the Worker under `wrangler dev`, the real prober
+//! (`mailvet serve`, the binary `cargo build -p mailvet` makes) and the local mail world. The
+//! Worker resolves through the world's DoH server and asks the prober, which talks SMTP to exim.
+//!
+//! `scripts/test` builds the prober before this binary runs; without it, set-up fails and says so.
+#![allow(clippy::print_stdout, reason = "a test runner reports on stdout")]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use mailvet_e2e::World;
+use mailvet_e2e::runner::{self, Test};
+use mailvet_e2e::worker::Worker;
+use serde_json::Value;
+
+const TOKEN: &str = "pipeline-e2e-probe-token";
+const HELO: &str = "pipeline.mailvet.test";
+
+struct Pipeline {
+    // Dropped in declaration order: the Worker, then the prober, then the world.
+    worker: Worker,
+    _prober: Prober,
+    world: World,
+}
+
+const TESTS: &[Test<Pipeline>] = &[
+    (
+        "existing_mailbox_is_valid_with_100",
+        existing_mailbox_is_valid_with_100,
+    ),
+    ("unknown_mailbox_is_invalid", unknown_mailbox_is_invalid),
+    ("catch_all_domain_is_risky", catch_all_domain_is_risky),
+    ("greylisting_is_unknown", greylisting_is_unknown),
+    (
+        "null_mx_never_reaches_the_prober",
+        null_mx_never_reaches_the_prober,
+    ),
+    (
+        "no_data_and_the_configured_helo",
+        no_data_and_the_configured_helo,
+    ),
+];
+
+fn main() -> ExitCode {
+    runner::run(
+        TESTS,
+        || {
+            let world = World::from_env_or_start().map_err(|e| format!("the mail world: {e}"))?;
+            let prober = Prober::start(&world)?;
+            let url = prober.url.clone();
+            let worker = Worker::start(
+                &world,
+                &[
+                    ("PROBE_URL", &url),
+                    ("PROBE_TOKEN", TOKEN),
+                    ("PROBE_TIMEOUT_MS", "20000"),
+                ],
+            )?;
+            Ok(Pipeline {
+                worker,
+                _prober: prober,
+                world,
+            })
+        },
+        |p| {
+            p.world.keep_dir();
+            println!("logs kept in {}", p.world.dir().display());
+        },
+    )
+}
+
+/// `mailvet serve` as a child process on a free port, stopped when dropped.
+struct Prober {
+    child: Child,
+    url: String,
+}
+
+impl Prober {
+    fn start(world: &World) -> Result<Prober, String> {
+        let binary = prober_binary()?;
+        let smtp_port = world.smtp_addr().port().to_string();
+        let mut child = Command::new(&binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
+            .args(["--doh", world.doh_url(), "--smtp-port", &smtp_port])
+            .args(["--allow-private", "--helo", HELO])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        let stderr = child.stderr.take().ok_or("no stderr from the prober")?;
+        // The prober says where it listens on its first line; keep draining the rest.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("mailvet serve: listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30));
+        let mut prober = Prober {
+            child,
+            url: String::new(),
+        };
+        prober.url = url.map_err(|_| "the prober did not say where it listens".to_owned())?;
+        Ok(prober)
+    }
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `mailvet` binary beside this test's own directory (`target/debug/mailvet`).
+fn prober_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("mailvet"))
+        .ok_or("no target directory")?;
+    if binary.exists() {
+        Ok(binary)
+    } else {
+        Err(format!(
+            "{} is missing: run `cargo build -p mailvet` first",
+            binary.display()
+        ))
+    }
+}
+
+fn verify(p: &Pipeline, email: &str) -> Value {
+    let r = p
+        .worker
+        .get(&format!("/v1/verify?email={email}"))
+        .unwrap_or_else(|e| panic!("GET /v1/verify for {email}: {e}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    serde_json::from_slice(&r.body).expect("a JSON report")
+}
+
+fn codes(report: &Value) -> Vec<&str> {
+    report["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|r| r["code"].as_str().expect("code"))
+        .collect()
+}
+
+fn existing_mailbox_is_valid_with_100(p: &Pipeline) {
+    let r = verify(p, "alice@valid.test");
+    assert_eq!(
+        (r["verdict"].as_str(), r["score"].as_u64()),
+        (Some("valid"), Some(100)),
+        "{r}"
+    );
+    let smtp = &r["checks"]["smtp"];
+    assert_eq!(smtp["status"], "passed", "{r}");
+    assert_eq!(smtp["code"], 250, "{r}");
+    assert_eq!(smtp["tls"], true, "exim offers STARTTLS: {r}");
+    assert_eq!(smtp["catch_all"], false, "{r}");
+}
+
+fn unknown_mailbox_is_invalid(p: &Pipeline) {
+    let r = verify(p, "nobody@valid.test");
+    assert_eq!(r["verdict"], "invalid", "{r}");
+    assert_eq!(codes(&r), ["mailbox_not_found"], "{r}");
+    assert_eq!(r["checks"]["smtp"]["enhanced"], "5.1.1", "{r}");
+}
+
+fn catch_all_domain_is_risky(p: &Pipeline) {
+    let r = verify(p, "anyone@catchall.test");
+    assert_eq!(r["verdict"], "risky", "{r}");
+    assert_eq!(codes(&r), ["catch_all"], "{r}");
+}
+
+fn greylisting_is_unknown(p: &Pipeline) {
+    let r = verify(p, "jane@greylist.test");
+    assert_eq!(r["verdict"], "unknown", "{r}");
+    assert_eq!(codes(&r), ["smtp_temporary_failure"], "{r}");
+}
+
+fn null_mx_never_reaches_the_prober(p: &Pipeline) {
+    let r = verify(p, "jane@nullmx.test");
+    assert_eq!(codes(&r), ["null_mx"], "{r}");
+    assert_eq!(r["checks"]["smtp"]["status"], "skipped", "{r}");
+}
+
+/// Runs its own probe first, so that the log has at least one conversation of this run.
+fn no_data_and_the_configured_helo(p: &Pipeline) {
+    let r = verify(p, "bob@valid.test");
+    assert_eq!(r["verdict"], "valid", "{r}");
+    let log = p.world.smtp_log().expect("the SMTP log");
+    assert!(
+        log.contains(HELO),
+        "the configured HELO name is in the log:\n{log}"
+    );
+    assert!(!log.contains("DATA attempted"), "{log}");
+    assert!(!log.contains("SMTP protocol error in \"DATA\""), "{log}");
+}
