@@ -181,9 +181,6 @@ async fn mailbox(
         check = check.with_dns(route);
     }
     if !check.wants_mailbox() {
-        if matches!(route, Some(MailRoute::DnsFailure(_))) {
-            check = check.skip_mailbox(Skipped::DnsUnavailable);
-        }
         return check.finish(policy);
     }
     let prober = match (&config.probe, depth) {

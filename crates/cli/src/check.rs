@@ -171,8 +171,6 @@ impl Checker {
                 }
                 None => check.skip_mailbox(Skipped::Disabled),
             };
-        } else if matches!(route, Some(MailRoute::DnsFailure(_))) {
-            check = check.skip_mailbox(Skipped::DnsUnavailable);
         }
         check.finish(&self.policy)
     }

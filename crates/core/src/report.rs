@@ -411,9 +411,16 @@ impl<'a> Check<'a> {
         let dns = self
             .dns
             .unwrap_or_else(|| skipped_dns(dns_skip.unwrap_or(Skipped::NotNeeded)));
+        // DNS that could not be asked leaves no mail servers to probe; any other unprobed
+        // mailbox was not needed (invalid syntax, or a domain that takes no mail).
+        let why = if dns.status == Status::Inconclusive {
+            Skipped::DnsUnavailable
+        } else {
+            Skipped::NotNeeded
+        };
         let smtp = self.smtp.unwrap_or(SmtpCheck {
             status: Status::Skipped,
-            skipped: Some(Skipped::NotNeeded),
+            skipped: Some(why),
             evidence: None,
         });
         let syntax = match &self.parsed {
@@ -570,6 +577,12 @@ mod tests {
             assert!(!check.wants_mailbox());
             let r = check.finish(&Policy::default());
             assert_eq!((codes(&r), r.verdict), (vec![code], verdict));
+            let why = if verdict == Verdict::Unknown {
+                Skipped::DnsUnavailable
+            } else {
+                Skipped::NotNeeded
+            };
+            assert_eq!(r.checks.smtp.skipped, Some(why), "{code}");
         }
     }
 
