@@ -55,9 +55,40 @@ pub fn request(
     if let Some(body) = body {
         stream.write_all(body)?;
     }
+    // Read up to the end of the answer, not of the stream: wrangler dev keeps a connection open
+    // for five seconds after its answer, whatever `Connection: close` says
+    // (cloudflare/workers-sdk#5095).
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_response(&raw)
+    let mut buf = [0; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf)?;
+        raw.extend_from_slice(&buf[..n]);
+        if n == 0 || complete(&raw) {
+            return parse_response(&raw);
+        }
+    }
+}
+
+/// Whether `raw` holds a whole answer: its head and a body of Content-Length octets, or a
+/// chunked body up to its last chunk (RFC 9112 §6.3, §7.1). Without either, only the end of
+/// the stream ends the body.
+fn complete(raw: &[u8]) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let field = |name: &str| {
+        head.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(|value| value.trim().to_owned())
+    };
+    if let Some(length) = field("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+        return raw.len() >= end + 4 + length;
+    }
+    if field("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        return raw.ends_with(b"\r\n0\r\n\r\n") || raw[end + 4..].starts_with(b"0\r\n\r\n");
+    }
+    false
 }
 
 /// Splits `http://IP:PORT/path?query` into the address and the request target.

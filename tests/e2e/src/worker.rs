@@ -6,8 +6,8 @@
 //! variables name another `DOH_URL`. Each Worker keeps its local state (the Cache API) in a
 //! directory of its own under the world's, so it starts with an empty cache.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -18,8 +18,6 @@ use crate::http::{self, HttpResponse};
 
 /// How long wrangler may take to say the Worker is ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long one request may take; the Worker's own deadlines are shorter.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The start of wrangler dev's own 503 when it lost its connection to the Worker.
 const PROXY_LOST_CONNECTION: &str = "Your worker restarted mid-request";
 /// How often a request is sent when wrangler dev answers that.
@@ -141,7 +139,7 @@ impl Worker {
     ) -> io::Result<HttpResponse> {
         let mut attempts = 1;
         loop {
-            let response = exchange(self.addr, method, path, headers, body)?;
+            let response = http::request(method, &self.url(path), headers, body)?;
             let lost = response.status == 503 && response.text().starts_with(PROXY_LOST_CONNECTION);
             if !lost || attempts == PROXY_ATTEMPTS {
                 return Ok(response);
@@ -172,66 +170,6 @@ impl Drop for Worker {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
-}
-
-/// One request on a connection of its own, read up to the end of the answer's body.
-///
-/// wrangler dev keeps a connection open for five seconds after its answer, whatever
-/// `Connection: close` says (cloudflare/workers-sdk#5095), so a client that reads to the end of
-/// the stream, as [`http::request`] does, waits that long for every answer.
-fn exchange(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &[(&str, &str)],
-    body: Option<&[u8]>,
-) -> io::Result<HttpResponse> {
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if let Some(body) = body {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    let mut stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT)?;
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
-    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-    stream.write_all(head.as_bytes())?;
-    if let Some(body) = body {
-        stream.write_all(body)?;
-    }
-    let mut raw = Vec::new();
-    let mut buf = [0; 16 * 1024];
-    loop {
-        let n = stream.read(&mut buf)?;
-        raw.extend_from_slice(&buf[..n]);
-        if n == 0 || complete(&raw) {
-            return http::parse_response(&raw);
-        }
-    }
-}
-
-/// Whether `raw` holds a whole answer: its head and a body of Content-Length octets, or a
-/// chunked body up to its last chunk (RFC 9112 §6.3, §7.1). Without either, only the end of
-/// the stream ends the body.
-fn complete(raw: &[u8]) -> bool {
-    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-    let field = |name: &str| {
-        head.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .map(|value| value.trim().to_owned())
-    };
-    if let Some(length) = field("content-length:").and_then(|v| v.parse::<usize>().ok()) {
-        return raw.len() >= end + 4 + length;
-    }
-    if field("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-        return raw.ends_with(b"\r\n0\r\n\r\n") || raw[end + 4..].starts_with(b"0\r\n\r\n");
-    }
-    false
 }
 
 fn free_port() -> io::Result<u16> {
