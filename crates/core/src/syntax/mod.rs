@@ -65,6 +65,7 @@
 //!
 //! | code | what is wrong |
 //! |---|---|
+//! | `invalid_utf8` | the input is bytes that are not UTF-8 text (a line of a file; see [`parse_bytes`]) |
 //! | `empty` | the input is empty |
 //! | `surrounding_whitespace` | white space before or after the address (callers may trim, see above) |
 //! | `whitespace` | white space inside the address (including RFC 5322 folding white space, `a. b@c`) |
@@ -138,6 +139,18 @@ pub const MAX_DOMAIN_OCTETS: usize = 253;
 /// Maximum octets in a whole address: the 256-octet path of RFC 5321 §4.5.3.1.3 includes the
 /// angle brackets (RFC 3696 erratum 1690).
 pub const MAX_ADDRESS_OCTETS: usize = 254;
+
+/// Parses bytes as [`parse`] does, for inputs that come from files and may not be text: bytes
+/// that are not UTF-8 are the error `invalid_utf8`, at the first byte that is not.
+pub fn parse_bytes(input: &[u8]) -> Result<Address, SyntaxError> {
+    match std::str::from_utf8(input) {
+        Ok(text) => parse(text),
+        Err(e) => Err(SyntaxError::new(
+            SyntaxErrorCode::InvalidUtf8,
+            e.valid_up_to(),
+        )),
+    }
+}
 
 /// Parses a bare email address (see the module documentation for exactly what is accepted).
 ///
@@ -389,6 +402,7 @@ impl fmt::Display for Warning {
 #[non_exhaustive]
 #[allow(missing_docs)]
 pub enum SyntaxErrorCode {
+    InvalidUtf8,
     Empty,
     SurroundingWhitespace,
     Whitespace,
@@ -426,7 +440,8 @@ pub enum SyntaxErrorCode {
 
 impl SyntaxErrorCode {
     /// Every code, in order.
-    pub const ALL: [SyntaxErrorCode; 33] = [
+    pub const ALL: [SyntaxErrorCode; 34] = [
+        SyntaxErrorCode::InvalidUtf8,
         SyntaxErrorCode::Empty,
         SyntaxErrorCode::SurroundingWhitespace,
         SyntaxErrorCode::Whitespace,
@@ -466,6 +481,7 @@ impl SyntaxErrorCode {
     pub fn code(self) -> &'static str {
         use SyntaxErrorCode as C;
         match self {
+            C::InvalidUtf8 => "invalid_utf8",
             C::Empty => "empty",
             C::SurroundingWhitespace => "surrounding_whitespace",
             C::Whitespace => "whitespace",
@@ -506,6 +522,7 @@ impl SyntaxErrorCode {
     pub fn message(self) -> &'static str {
         use SyntaxErrorCode as C;
         match self {
+            C::InvalidUtf8 => "This text is not UTF-8, so it cannot be an email address.",
             C::Empty => "Please enter an email address.",
             C::SurroundingWhitespace => "There is a space before or after the email address.",
             C::Whitespace => "An email address cannot contain spaces or line breaks.",

@@ -191,3 +191,14 @@ fn serialises_for_json_callers() {
     );
     assert_eq!(e.to_string(), e.message());
 }
+
+#[test]
+fn bytes_that_are_not_utf8_are_invalid_utf8_at_the_first_bad_byte() {
+    let error = parse_bytes(b"jane\xff@example.com").expect_err("not UTF-8");
+    assert_eq!(error.code(), "invalid_utf8");
+    assert_eq!(error.position(), 4);
+    assert_eq!(
+        parse_bytes("jane@bücher.example".as_bytes()).map(|a| a.ascii_domain().to_owned()),
+        Ok("xn--bcher-kva.example".to_owned())
+    );
+}
