@@ -83,9 +83,10 @@ const TESTS: &[Test<World>] = &[
         smtp::domains_without_mail_servers_are_not_probed,
     ),
     (
-        "smtp_implicit_fallback_and_ipv6_hosts",
-        smtp::implicit_fallback_and_ipv6_hosts,
+        "smtp_implicit_and_fallback_hosts",
+        smtp::implicit_and_fallback_hosts,
     ),
+    ("smtp_ipv6_host", smtp::ipv6_host),
     (
         "smtp_utf8_mailbox_needs_smtputf8",
         smtp::utf8_mailbox_needs_smtputf8,

@@ -2,17 +2,47 @@
 //!
 //! libtest has no hook that runs after the last test, so a server started for a whole binary
 //! would never be stopped. This runner sets up a context once, runs each test on its own thread
-//! (a panicking test fails alone), tears the context down, prints `N passed, N failed` and
-//! returns a failing exit code on any failure.
+//! (a panicking test fails alone), tears the context down, prints `N passed, N failed, N skipped`
+//! and returns a failing exit code on any failure.
+//!
+//! A test that cannot run on this machine calls [`skip`] with the reason: it is counted as
+//! skipped, in its own count, never as passed.
 //!
 //! Arguments: `WORD` runs the tests whose name contains WORD; `--list` lists them.
 #![allow(clippy::print_stdout, reason = "a test runner reports on stdout")]
 
+use std::any::Any;
 use std::process::ExitCode;
 use std::time::Instant;
 
 /// A test: a name and a function of the shared context.
 pub type Test<C> = (&'static str, fn(&C));
+
+/// The reason a test gave to [`skip`].
+#[derive(Debug)]
+struct Skip(String);
+
+/// Ends the calling test as skipped: what it needs is not on this machine. The runner reports
+/// the reason and counts the test apart from the passed and the failed ones.
+pub fn skip(reason: impl Into<String>) -> ! {
+    std::panic::panic_any(Skip(reason.into()))
+}
+
+enum Outcome {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+fn outcome(joined: Result<(), Box<dyn Any + Send>>) -> Outcome {
+    match joined {
+        Ok(()) => Outcome::Passed,
+        Err(payload) => match payload.downcast::<Skip>() {
+            Ok(skip) => Outcome::Skipped(skip.0),
+            Err(_) => Outcome::Failed,
+        },
+    }
+}
 
 /// Runs `tests` against the context `setup` makes. `on_failure` runs before the context is
 /// dropped when a test failed (to keep logs, say).
@@ -49,7 +79,15 @@ pub fn run<C: Sync>(
         selected.len()
     );
 
-    let results: Vec<(&str, bool)> = std::thread::scope(|scope| {
+    // A skip is no failure: keep the panic message of the default hook for real panics only.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload().downcast_ref::<Skip>().is_none() {
+            default_hook(info);
+        }
+    }));
+
+    let results: Vec<(&str, Outcome)> = std::thread::scope(|scope| {
         let context = &context;
         let handles: Vec<_> = selected
             .iter()
@@ -63,28 +101,42 @@ pub fn run<C: Sync>(
         handles
             .into_iter()
             .map(|(name, handle)| {
-                let passed = match handle {
-                    Ok(handle) => handle.join().is_ok(),
+                let outcome = match handle {
+                    Ok(handle) => outcome(handle.join()),
                     Err(e) => {
                         println!("{name}: could not start a thread: {e}");
-                        false
+                        Outcome::Failed
                     }
                 };
-                (name, passed)
+                (name, outcome)
             })
             .collect()
     });
 
-    let failed = results.iter().filter(|(_, passed)| !passed).count();
-    for (name, passed) in &results {
-        println!("test {name} ... {}", if *passed { "ok" } else { "FAILED" });
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for (name, outcome) in &results {
+        let said = match outcome {
+            Outcome::Passed => {
+                passed += 1;
+                "ok".to_owned()
+            }
+            Outcome::Failed => {
+                failed += 1;
+                "FAILED".to_owned()
+            }
+            Outcome::Skipped(reason) => {
+                skipped += 1;
+                format!("skipped: {reason}")
+            }
+        };
+        println!("test {name} ... {said}");
     }
     if failed > 0 {
         on_failure(&mut context);
     }
     drop(context);
     println!("finished in {:?}", started.elapsed());
-    println!("{} passed, {failed} failed", results.len() - failed);
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -8,22 +8,14 @@ use std::fs;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use mailvet_e2e::World;
+use mailvet_e2e::runner;
 use serde_json::{Value, json};
 
 use crate::support::{codes, reports, run};
-
-/// Tests that let mailvet connect hold this for reading; the test proving that no connection is
-/// made holds it for writing, so that no other test's connection falls into its window.
-static CONNECTIONS: RwLock<()> = RwLock::new(());
-
-pub fn connecting() -> RwLockReadGuard<'static, ()> {
-    CONNECTIONS.read().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The step timeout and the deadline of the ordinary cases, in seconds: ample on loopback.
 const STEP: &str = "3";
@@ -55,7 +47,6 @@ pub fn probe(world: &World, helo: &str, extra: &[&str], addresses: &[&str]) -> P
     }
     args.extend_from_slice(extra);
     args.extend_from_slice(addresses);
-    let _connecting = connecting();
     let started = Instant::now();
     let output = run(&args, b"");
     let took = started.elapsed();
@@ -222,7 +213,7 @@ pub fn valid_mailbox_over_starttls(world: &World) {
         .any(|l| l.contains("closed by QUIT"))
     {
         assert!(
-            started.elapsed() < Duration::from_secs(3),
+            started.elapsed() < Duration::from_secs(15),
             "{:?}",
             conversations(world, helo)
         );
@@ -329,7 +320,8 @@ pub fn greylisting_450_and_451(world: &World) {
 
 pub fn tarpit_greeting_ends_at_the_deadline(world: &World) {
     let helo = "tarpit.probe.mailvet.test";
-    // The step timeout would wait 30 s: the deadline of the address ends it.
+    // The step timeout would wait 30 s: the deadline of the address ends it. The upper bound
+    // leaves a loaded machine room (starting mailvet, DNS) and still tells 1.5 s from 30 s.
     let probed = probe(
         world,
         helo,
@@ -344,7 +336,7 @@ pub fn tarpit_greeting_ends_at_the_deadline(world: &World) {
     );
     assert_eq!(smtp(r)["host"], "mx.tarpit.test");
     assert!(
-        probed.took >= Duration::from_millis(1500) && probed.took < Duration::from_secs(4),
+        probed.took >= Duration::from_millis(1500) && probed.took < Duration::from_secs(15),
         "{:?}",
         probed.took
     );
@@ -356,6 +348,8 @@ pub fn tarpit_greeting_ends_at_the_deadline(world: &World) {
 
 pub fn tarpit_rcpt_ends_at_the_step_timeout(world: &World) {
     let helo = "tarpit-rcpt.probe.mailvet.test";
+    // The step timeout (1 s) ends it, not the deadline (20 s): the bound below tells them apart
+    // with room for a loaded machine.
     let probed = probe(
         world,
         helo,
@@ -370,7 +364,7 @@ pub fn tarpit_rcpt_ends_at_the_step_timeout(world: &World) {
     );
     assert_eq!(smtp(r)["host"], "mx.tarpit-rcpt.test");
     assert!(
-        probed.took >= Duration::from_secs(1) && probed.took < Duration::from_secs(4),
+        probed.took >= Duration::from_secs(1) && probed.took < Duration::from_secs(12),
         "{:?}",
         probed.took
     );
@@ -429,18 +423,11 @@ pub fn domains_without_mail_servers_are_not_probed(world: &World) {
     assert!(conversations(world, helo).is_empty());
 }
 
-pub fn implicit_fallback_and_ipv6_hosts(world: &World) {
+pub fn implicit_and_fallback_hosts(world: &World) {
     let helo = "routes.probe.mailvet.test";
-    let mut addresses = vec!["alice@implicit-mx.test", "alice@fallback-mx.test"];
-    if world.smtp_addr_v6().is_some() {
-        addresses.push("alice@aaaa-only.test");
-    }
+    let addresses = ["alice@implicit-mx.test", "alice@fallback-mx.test"];
     let probed = probe(world, helo, &[], &addresses);
-    let hosts = [
-        "implicit-mx.test",
-        "mx2.fallback-mx.test",
-        "mx.aaaa-only.test",
-    ];
+    let hosts = ["implicit-mx.test", "mx2.fallback-mx.test"];
     for (r, host) in probed.reports.iter().zip(hosts) {
         assert_eq!(
             decided(r),
@@ -452,15 +439,30 @@ pub fn implicit_fallback_and_ipv6_hosts(world: &World) {
     // The preferred MX of fallback-mx.test is 127.0.0.2, which refuses connections.
     let found = assert_well_behaved(world, helo);
     assert_eq!(found.len(), addresses.len(), "{found:?}");
-    if world.smtp_addr_v6().is_some() {
-        let log = world.smtp_log().expect("exim log");
-        assert!(
-            found
-                .iter()
-                .any(|c| c.lines.iter().any(|l| l.contains("world: [::1]:"))),
-            "{log}"
-        );
+}
+
+pub fn ipv6_host(world: &World) {
+    if world.smtp_addr_v6().is_none() {
+        runner::skip("this machine's loopback has no ::1, so the world cannot serve it");
     }
+    let helo = "ipv6.probe.mailvet.test";
+    let probed = probe(world, helo, &[], &["alice@aaaa-only.test"]);
+    let r = &probed.reports[0];
+    assert_eq!(
+        decided(r),
+        ("valid", vec![], "answered", "deliverable"),
+        "{r}"
+    );
+    assert_eq!(reply(r).2, "mx.aaaa-only.test", "{r}");
+    let found = assert_well_behaved(world, helo);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let log = world.smtp_log().expect("exim log");
+    assert!(
+        found
+            .iter()
+            .any(|c| c.lines.iter().any(|l| l.contains("world: [::1]:"))),
+        "{log}"
+    );
 }
 
 pub fn utf8_mailbox_needs_smtputf8(world: &World) {
@@ -543,19 +545,25 @@ pub fn address_literal_is_asked_directly(world: &World) {
 
 pub fn private_addresses_are_never_contacted(world: &World) {
     let helo = "private.probe.mailvet.test";
-    let port = world.smtp_addr().port().to_string();
-    let mut addresses = vec![
+    // The MX hosts of these domains, and the literal, are 127.0.0.1, 127.0.0.2 and ::1 (the
+    // AAAA-only host, whether or not this machine's loopback has ::1: the address is refused
+    // before any connection). mailvet is pointed at a port where this test listens on each.
+    let addresses = [
         "alice@valid.test",
         "alice@fallback-mx.test",
         "alice@[127.0.0.1]",
+        "alice@aaaa-only.test",
     ];
-    if world.smtp_addr_v6().is_some() {
-        addresses.push("alice@aaaa-only.test");
+    let first = TcpListener::bind("127.0.0.1:0").expect("listen on 127.0.0.1");
+    let port = first.local_addr().expect("local address").port();
+    let mut listeners = vec![first];
+    for other in ["127.0.0.2", "[::1]"] {
+        // A machine without ::1 cannot be connected to there either.
+        if let Ok(listener) = TcpListener::bind(format!("{other}:{port}")) {
+            listeners.push(listener);
+        }
     }
-    let connected = |log: &str| log.matches("] connected to [").count();
-    // No other test connects while this one watches the log.
-    let _alone = CONNECTIONS.write().unwrap_or_else(PoisonError::into_inner);
-    let before = connected(&world.smtp_log().expect("exim log"));
+    let port = port.to_string();
     let mut args = vec![
         "check",
         "--doh",
@@ -567,10 +575,18 @@ pub fn private_addresses_are_never_contacted(world: &World) {
     ];
     args.extend_from_slice(&addresses);
     let output = run(&args, b"");
-    // exim writes its log before it answers; give a stray connection time to show.
-    sleep(Duration::from_millis(300));
-    let log = world.smtp_log().expect("exim log");
-    assert_eq!(connected(&log), before, "{log}");
+    // A connection mailvet made was complete, and waiting in a listen queue, before mailvet
+    // ended: an empty queue now proves that none was made.
+    for listener in &listeners {
+        listener.set_nonblocking(true).expect("non-blocking");
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!(
+                "mailvet connected to {:?}: {other:?}",
+                listener.local_addr()
+            ),
+        }
+    }
     let reports = reports(&output);
     for r in &reports {
         assert_eq!(
@@ -793,7 +809,7 @@ pub fn socks5_proxy_carries_the_session(world: &World) {
         .any(|l| l.contains("tcp/connect") && l.contains(&smtp_port))
     {
         assert!(
-            started.elapsed() < Duration::from_secs(3),
+            started.elapsed() < Duration::from_secs(15),
             "{}",
             dante.log()
         );
