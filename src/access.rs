@@ -14,6 +14,7 @@
 //! per client IP address for requests a browser may make (public keys, open mode). A binding
 //! that is not configured sets no limit.
 
+use mailvet_core::auth;
 use worker::{Env, Headers};
 
 use crate::config::{Keys, normalise_origin};
@@ -49,15 +50,11 @@ pub enum Cors {
 /// The key a request carries: the bearer token (RFC 6750 §2.1; the scheme is case-insensitive,
 /// RFC 9110 §11.1), else the `key` query parameter.
 pub fn request_key(authorization: Option<&str>, query_key: Option<&str>) -> Option<String> {
-    let bearer = authorization.and_then(|value| {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned())
-    });
-    bearer
-        .or_else(|| query_key.map(str::to_owned))
+    authorization
+        .and_then(auth::bearer_token)
+        .or(query_key)
         .filter(|k| !k.is_empty())
+        .map(str::to_owned)
 }
 
 pub fn authorize(keys: &Keys, key: Option<&str>, origin: Option<&str>) -> Result<Access, ApiError> {
@@ -72,10 +69,9 @@ pub fn authorize(keys: &Keys, key: Option<&str>, origin: Option<&str>) -> Result
         ));
     };
     // Compare with every secret key, in constant time each, so that timing tells nothing.
-    let secret = keys
-        .secret
-        .iter()
-        .fold(false, |found, s| found | same_bytes(s, key));
+    let secret = keys.secret.iter().fold(false, |found, s| {
+        found | auth::same_secret(key.as_bytes(), s.as_bytes())
+    });
     if secret {
         return Ok(Access::Secret {
             fingerprint: fingerprint(key),
@@ -224,10 +220,6 @@ impl Cors {
 }
 
 /// Equal length and equal bytes, looking at every byte whatever the first difference.
-fn same_bytes(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
-}
-
 /// Rate limit counters are keyed by a digest of the key (FNV-1a, 64 bits), not the key itself.
 fn fingerprint(key: &str) -> String {
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -313,8 +305,5 @@ mod tests {
     fn fingerprints_are_stable_and_distinct() {
         assert_eq!(fingerprint(""), "cbf29ce484222325");
         assert_ne!(fingerprint("sk_one"), fingerprint("sk_two"));
-        assert!(same_bytes("abc", "abc"));
-        assert!(!same_bytes("abc", "abd"));
-        assert!(!same_bytes("abc", "abcd"));
     }
 }

@@ -126,15 +126,7 @@ async fn check_all(
     if depth == Depth::Syntax {
         let reports = checks
             .into_iter()
-            .map(|mut check| {
-                if check.dns_name().is_some() {
-                    check = check.skip_dns(Skipped::SyntaxOnly);
-                }
-                if check.address().is_some() {
-                    check = check.skip_mailbox(Skipped::SyntaxOnly);
-                }
-                check.finish(&policy)
-            })
+            .map(|check| check.syntax_only().finish(&policy))
             .collect();
         return (reports, None);
     }
@@ -195,15 +187,7 @@ async fn mailbox(
         None => return check.finish(policy),
     };
     let mx = match route {
-        Some(MailRoute::Hosts(hosts)) => Some(
-            hosts
-                .iter()
-                .map(|h| MxSummary {
-                    preference: h.preference,
-                    host: h.host.clone(),
-                })
-                .collect(),
-        ),
+        Some(route @ MailRoute::Hosts(_)) => Some(MxSummary::of_route(route)),
         _ => None,
     };
     let evidence = probe::probe(prober, &email, mx).await;

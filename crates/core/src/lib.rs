@@ -6,6 +6,7 @@
 //!
 //! See `ARCHITECTURE.md` at the repository root for where each part lives.
 
+pub mod auth;
 pub mod dns;
 pub mod lists;
 pub mod report;

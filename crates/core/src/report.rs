@@ -13,8 +13,7 @@
 //!
 //! let lists = Lists::new();
 //! let report = Check::new("jane@gamil.com", &lists)
-//!     .skip_dns(Skipped::SyntaxOnly)
-//!     .skip_mailbox(Skipped::SyntaxOnly)
+//!     .syntax_only()
 //!     .finish(&Policy::default());
 //! assert_eq!(report.verdict, Verdict::Valid);
 //! assert_eq!(report.suggestion.as_deref(), Some("jane@gmail.com"));
@@ -109,18 +108,97 @@ pub struct DnsCheck {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<Skipped>,
-    /// `mx`, `implicit_mx`, `null_mx`, `no_mail_server`, `domain_not_found` or `dns_failure`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub route: Option<&'static str>,
+    pub route: Option<RouteKind>,
     /// The mail hosts by preference (the domain itself for an implicit MX).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mx: Vec<MxSummary>,
+}
+
+/// What DNS said about where mail for the domain goes: [`MailRoute`] as the report names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    /// MX records name mail hosts.
+    Mx,
+    /// No MX record; the domain's own address takes mail (RFC 5321 §5.1).
+    ImplicitMx,
+    /// A null MX: the domain takes no mail (RFC 7505).
+    NullMx,
+    /// Neither MX nor address records, or MX hosts without addresses (RFC 5321 §5.1).
+    NoMailServer,
+    /// NXDOMAIN.
+    DomainNotFound,
+    /// DNS gave no usable answer.
+    DnsFailure,
+}
+
+impl RouteKind {
+    /// Every kind, in order.
+    pub const ALL: [RouteKind; 6] = [
+        RouteKind::Mx,
+        RouteKind::ImplicitMx,
+        RouteKind::NullMx,
+        RouteKind::NoMailServer,
+        RouteKind::DomainNotFound,
+        RouteKind::DnsFailure,
+    ];
+
+    pub fn of(route: &MailRoute) -> RouteKind {
+        match route {
+            MailRoute::Hosts(hosts) if hosts.iter().any(|h| h.implicit) => RouteKind::ImplicitMx,
+            MailRoute::Hosts(_) => RouteKind::Mx,
+            MailRoute::NullMx => RouteKind::NullMx,
+            MailRoute::NoMailServer => RouteKind::NoMailServer,
+            MailRoute::DomainNotFound => RouteKind::DomainNotFound,
+            MailRoute::DnsFailure(_) => RouteKind::DnsFailure,
+        }
+    }
+
+    /// The stable snake_case code, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteKind::Mx => "mx",
+            RouteKind::ImplicitMx => "implicit_mx",
+            RouteKind::NullMx => "null_mx",
+            RouteKind::NoMailServer => "no_mail_server",
+            RouteKind::DomainNotFound => "domain_not_found",
+            RouteKind::DnsFailure => "dns_failure",
+        }
+    }
+
+    /// What the DNS layer concluded, and the reason it adds to the report.
+    fn judged(self) -> (Status, Option<ReasonCode>) {
+        match self {
+            RouteKind::Mx | RouteKind::ImplicitMx => (Status::Passed, None),
+            RouteKind::NullMx => (Status::Failed, Some(ReasonCode::NullMx)),
+            RouteKind::NoMailServer => (Status::Failed, Some(ReasonCode::NoMailServer)),
+            RouteKind::DomainNotFound => (Status::Failed, Some(ReasonCode::DomainNotFound)),
+            RouteKind::DnsFailure => (Status::Inconclusive, Some(ReasonCode::DnsFailure)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MxSummary {
     pub preference: u16,
     pub host: String,
+}
+
+impl MxSummary {
+    /// The hosts of a route, in its order; none when the route names no hosts.
+    pub fn of_route(route: &MailRoute) -> Vec<MxSummary> {
+        match route {
+            MailRoute::Hosts(hosts) => hosts
+                .iter()
+                .map(|h| MxSummary {
+                    preference: h.preference,
+                    host: h.host.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -214,7 +292,18 @@ pub struct Check<'a> {
 impl<'a> Check<'a> {
     /// Runs the layers that need nothing but the text: syntax, the lists, a typo hint.
     pub fn new(input: &str, lists: &'a Lists) -> Self {
-        let parsed = syntax::parse(input);
+        Check::parsed(input.to_owned(), syntax::parse(input), lists)
+    }
+
+    /// As [`Check::new`], for an input that may not be text (a line of a file, a command-line
+    /// argument): bytes that are not UTF-8 are the syntax error `invalid_utf8`, and the report's
+    /// `input` shows them with U+FFFD for each invalid sequence.
+    pub fn from_bytes(input: &[u8], lists: &'a Lists) -> Self {
+        let shown = String::from_utf8_lossy(input).into_owned();
+        Check::parsed(shown, syntax::parse_bytes(input), lists)
+    }
+
+    fn parsed(input: String, parsed: Result<Address, SyntaxError>, lists: &'a Lists) -> Self {
         let mut reasons = Vec::new();
         let mut suggestion = None;
         match &parsed {
@@ -240,7 +329,7 @@ impl<'a> Check<'a> {
             }
         }
         Check {
-            input: input.to_owned(),
+            input,
             lists,
             parsed,
             reasons,
@@ -277,41 +366,12 @@ impl<'a> Check<'a> {
         if self.dns_skip().is_some() {
             return self;
         }
-        let (status, name, code) = match route {
-            MailRoute::Hosts(hosts) if hosts.iter().any(|h| h.implicit) => {
-                (Status::Passed, "implicit_mx", None)
-            }
-            MailRoute::Hosts(_) => (Status::Passed, "mx", None),
-            MailRoute::NullMx => (Status::Failed, "null_mx", Some(ReasonCode::NullMx)),
-            MailRoute::NoMailServer => (
-                Status::Failed,
-                "no_mail_server",
-                Some(ReasonCode::NoMailServer),
-            ),
-            MailRoute::DomainNotFound => (
-                Status::Failed,
-                "domain_not_found",
-                Some(ReasonCode::DomainNotFound),
-            ),
-            MailRoute::DnsFailure(_) => (
-                Status::Inconclusive,
-                "dns_failure",
-                Some(ReasonCode::DnsFailure),
-            ),
-        };
+        let kind = RouteKind::of(route);
+        let (status, code) = kind.judged();
         if let Some(code) = code {
             self.reasons.push(Reason::new(code));
         }
-        let mx = match route {
-            MailRoute::Hosts(hosts) => hosts
-                .iter()
-                .map(|h| MxSummary {
-                    preference: h.preference,
-                    host: h.host.clone(),
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let mx = MxSummary::of_route(route);
         // DNS evidence decides whether a look-alike domain is only a hint or a reason.
         if let Some(address) = self.address() {
             self.suggestion = suggest::suggest(
@@ -324,9 +384,22 @@ impl<'a> Check<'a> {
         self.dns = Some(DnsCheck {
             status,
             skipped: None,
-            route: Some(name),
+            route: Some(kind),
             mx,
         });
+        self
+    }
+
+    /// Records that the caller asked for syntax and the lists only: DNS and the mailbox are
+    /// skipped as `syntax_only` where they would have run (an address literal has no DNS to
+    /// ask, and invalid syntax leaves nothing to ask about).
+    pub fn syntax_only(mut self) -> Self {
+        if self.dns_name().is_some() {
+            self = self.skip_dns(Skipped::SyntaxOnly);
+        }
+        if self.address().is_some() {
+            self = self.skip_mailbox(Skipped::SyntaxOnly);
+        }
         self
     }
 
@@ -548,7 +621,7 @@ mod tests {
             .skip_mailbox(Skipped::NoProber)
             .finish(&Policy::default());
         assert_eq!((dns.verdict, dns.score), (Verdict::Valid, 85));
-        assert_eq!(dns.checks.dns.route, Some("mx"));
+        assert_eq!(dns.checks.dns.route, Some(RouteKind::Mx));
         let probed = Check::new("jane@example.com", &lists)
             .with_dns(&hosts())
             .with_mailbox(answered(Outcome::Deliverable, Some(false)))

@@ -268,8 +268,10 @@ fn corpora() {
             _ => {}
         }
     }
+    // A row is text, so it cannot hold the bytes that make `invalid_utf8`: the unit tests of
+    // `syntax::parse_bytes` cover that code.
     for code in SyntaxErrorCode::ALL {
-        if !codes_seen.contains(code.code()) {
+        if code != SyntaxErrorCode::InvalidUtf8 && !codes_seen.contains(code.code()) {
             let _ = writeln!(failures, "no row expects the error {}", code.code());
         }
     }

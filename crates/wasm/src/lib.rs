@@ -9,7 +9,7 @@
 //! parser the browser's own Unicode support instead (`js/unicode.js`).
 
 use mailvet_core::lists::Lists;
-use mailvet_core::report::{Check, Report, Skipped};
+use mailvet_core::report::{Check, Report};
 use mailvet_core::syntax::{self, GeneralCategory, Unicode};
 use mailvet_core::verdict::Policy;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -75,14 +75,11 @@ impl Unicode for BrowserUnicode {
 pub fn check(input: &str) -> String {
     syntax::set_unicode(&BrowserUnicode);
     let lists = Lists::new();
-    let mut check = Check::new(input, &lists);
-    if check.dns_name().is_some() {
-        check = check.skip_dns(Skipped::SyntaxOnly);
-    }
-    if check.address().is_some() {
-        check = check.skip_mailbox(Skipped::SyntaxOnly);
-    }
-    to_json(&check.finish(&Policy::default()))
+    to_json(
+        &Check::new(input, &lists)
+            .syntax_only()
+            .finish(&Policy::default()),
+    )
 }
 
 /// `{"address", "verdict", "reasons": [{"code", "message"}], "suggestion", "score",
@@ -164,14 +161,9 @@ mod tests {
     /// Reports for ASCII inputs (the Unicode back end is the browser's, absent here).
     fn report(input: &str) -> Report {
         let lists = Lists::new();
-        let mut check = Check::new(input, &lists);
-        if check.dns_name().is_some() {
-            check = check.skip_dns(Skipped::SyntaxOnly);
-        }
-        if check.address().is_some() {
-            check = check.skip_mailbox(Skipped::SyntaxOnly);
-        }
-        check.finish(&Policy::default())
+        Check::new(input, &lists)
+            .syntax_only()
+            .finish(&Policy::default())
     }
 
     #[test]
