@@ -196,6 +196,49 @@ mod tests {
         }
     }
 
+    /// The widget's JSON says what the contract's golden files say (crates/core/tests/contract.rs)
+    /// for every report the widget can make: syntax and the lists, from text.
+    #[test]
+    fn the_json_agrees_with_the_golden_reports() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/golden");
+        let mut compared = 0;
+        for entry in std::fs::read_dir(dir).expect("tests/data/golden") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("golden file");
+            let golden: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let syntax_only = golden["checks"]["dns"]["skipped"] == "syntax_only";
+            // Text from a browser is always UTF-8: the widget never meets `invalid_utf8`.
+            let syntax_error = golden["checks"]["syntax"]["status"] == "failed"
+                && golden["checks"]["syntax"]["error"]["code"] != "invalid_utf8";
+            if !syntax_only && !syntax_error {
+                continue;
+            }
+            let input = golden["input"].as_str().expect("input");
+            let ours: serde_json::Value =
+                serde_json::from_str(&to_json(&report(input))).expect(input);
+            let name = path.display();
+            for field in ["address", "verdict", "reasons", "suggestion", "score"] {
+                assert_eq!(ours[field], golden[field], "{name}: {field}");
+            }
+            let syntax = &golden["checks"]["syntax"];
+            assert_eq!(
+                ours["checks"]["syntax"]["warnings"], syntax["warnings"],
+                "{name}"
+            );
+            for field in ["code", "position"] {
+                assert_eq!(
+                    ours["checks"]["syntax"]["error"][field], syntax["error"][field],
+                    "{name}"
+                );
+            }
+            compared += 1;
+        }
+        assert!(
+            compared >= 4,
+            "only {compared} golden reports are the widget's kind"
+        );
+    }
+
     #[test]
     fn strings_are_escaped_for_json() {
         for text in [
