@@ -177,22 +177,28 @@ mod tests {
             "bad\u{1}@example.com",
         ] {
             let report = report(input);
-            let ours: serde_json::Value = serde_json::from_str(&to_json(&report)).expect(input);
             let full = serde_json::to_value(&report).expect("serialises");
-            for field in ["address", "verdict", "reasons", "suggestion", "score"] {
-                assert_eq!(ours[field], full[field], "{input}: {field}");
-            }
-            let syntax = &full["checks"]["syntax"];
+            assert_says_what(input, &full, input);
+        }
+    }
+
+    /// The widget's JSON for `input` has the fields of `full` (a whole report's JSON) that the
+    /// widget reads, with the same values.
+    fn assert_says_what(input: &str, full: &serde_json::Value, name: &str) {
+        let ours: serde_json::Value = serde_json::from_str(&to_json(&report(input))).expect(name);
+        for field in ["address", "verdict", "reasons", "suggestion", "score"] {
+            assert_eq!(ours[field], full[field], "{name}: {field}");
+        }
+        let syntax = &full["checks"]["syntax"];
+        assert_eq!(
+            ours["checks"]["syntax"]["warnings"], syntax["warnings"],
+            "{name}"
+        );
+        for field in ["code", "position"] {
             assert_eq!(
-                ours["checks"]["syntax"]["warnings"], syntax["warnings"],
-                "{input}"
+                ours["checks"]["syntax"]["error"][field], syntax["error"][field],
+                "{name}: {field}"
             );
-            for field in ["code", "position"] {
-                assert_eq!(
-                    ours["checks"]["syntax"]["error"][field], syntax["error"][field],
-                    "{input}"
-                );
-            }
         }
     }
 
@@ -214,23 +220,7 @@ mod tests {
                 continue;
             }
             let input = golden["input"].as_str().expect("input");
-            let ours: serde_json::Value =
-                serde_json::from_str(&to_json(&report(input))).expect(input);
-            let name = path.display();
-            for field in ["address", "verdict", "reasons", "suggestion", "score"] {
-                assert_eq!(ours[field], golden[field], "{name}: {field}");
-            }
-            let syntax = &golden["checks"]["syntax"];
-            assert_eq!(
-                ours["checks"]["syntax"]["warnings"], syntax["warnings"],
-                "{name}"
-            );
-            for field in ["code", "position"] {
-                assert_eq!(
-                    ours["checks"]["syntax"]["error"][field], syntax["error"][field],
-                    "{name}"
-                );
-            }
+            assert_says_what(input, &golden, &path.display().to_string());
             compared += 1;
         }
         assert!(
