@@ -98,6 +98,25 @@ macro_rules! world {
     };
 }
 
+/// A server with no extension, greeted and ready for a mailbox.
+macro_rules! plain {
+    ($($rest:expr),* $(,)?) => {
+        concat!(
+            "S: 220 fake.test\n",
+            "C: EHLO probe.test\n",
+            "S: 250 fake.test\n",
+            $($rest, "\n"),*
+        )
+    };
+}
+
+/// The same, with a transaction opened for the null sender.
+macro_rules! opened {
+    ($($rest:expr),* $(,)?) => {
+        plain!("C: MAIL FROM:<>", "S: 250 OK", $($rest),*)
+    };
+}
+
 const CASES: &[Case] = &[
     Case {
         name: "valid mailbox over STARTTLS, the catch-all probe refused",
@@ -355,52 +374,38 @@ const CASES: &[Case] = &[
         name: "a refused sender answers everyone",
         starttls: false,
         asks: &[ask("a@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 550 5.7.1 Sender rejected by policy",
+        transcript: plain!("C: MAIL FROM:<>", "S: 550 5.7.1 Sender rejected by policy"),
         told: &["550 blocked everyone", "quit"],
     },
     Case {
         name: "a sender refused with 421: the server closes",
         starttls: false,
         asks: &[ask("a@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 421 4.7.0 Too many errors, closing",
+        transcript: plain!("C: MAIL FROM:<>", "S: 421 4.7.0 Too many errors, closing"),
         told: &["421 temporary_failure everyone", "close"],
     },
     Case {
         name: "452 4.5.3 after a recipient: the next one goes to a new session",
         starttls: false,
         asks: &[cached("a@example.test", false), ask("b@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<a@example.test>
-             S: 250 OK
-             C: RCPT TO:<b@example.test>
-             S: 452 4.5.3 Too many recipients",
+        transcript: opened!(
+            "C: RCPT TO:<a@example.test>",
+            "S: 250 OK",
+            "C: RCPT TO:<b@example.test>",
+            "S: 452 4.5.3 Too many recipients",
+        ),
         told: &["250 deliverable catch_all=false", "ask_elsewhere", "quit"],
     },
     Case {
         name: "452 4.5.3 in the new session too: reported, not sent away again",
         starttls: false,
         asks: &[cached("a@example.test", false), again("b@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<a@example.test>
-             S: 250 OK
-             C: RCPT TO:<b@example.test>
-             S: 452 4.5.3 Too many recipients",
+        transcript: opened!(
+            "C: RCPT TO:<a@example.test>",
+            "S: 250 OK",
+            "C: RCPT TO:<b@example.test>",
+            "S: 452 4.5.3 Too many recipients",
+        ),
         told: &[
             "250 deliverable catch_all=false",
             "452 too_many_recipients",
@@ -411,28 +416,22 @@ const CASES: &[Case] = &[
         name: "452 4.5.3 to the first recipient is its answer",
         starttls: false,
         asks: &[ask("a@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<a@example.test>
-             S: 452 4.5.3 Too many recipients",
+        transcript: opened!(
+            "C: RCPT TO:<a@example.test>",
+            "S: 452 4.5.3 Too many recipients",
+        ),
         told: &["452 too_many_recipients", "quit"],
     },
     Case {
         name: "the catch-all probe meets the recipient limit: unknown, not false",
         starttls: false,
         asks: &[ask("a@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<a@example.test>
-             S: 250 OK
-             C: RCPT TO:<mailvet-0123456789abcdef0123@example.test>
-             S: 452 4.5.3 Too many recipients",
+        transcript: opened!(
+            "C: RCPT TO:<a@example.test>",
+            "S: 250 OK",
+            "C: RCPT TO:<mailvet-0123456789abcdef0123@example.test>",
+            "S: 452 4.5.3 Too many recipients",
+        ),
         told: &["250 deliverable", "quit"],
     },
     Case {
@@ -443,13 +442,7 @@ const CASES: &[Case] = &[
             cache: Cache::NoRandom,
             asked_before: false,
         }],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<a@example.test>
-             S: 250 OK",
+        transcript: opened!("C: RCPT TO:<a@example.test>", "S: 250 OK"),
         told: &["250 deliverable", "quit"],
     },
     Case {
@@ -499,24 +492,14 @@ const CASES: &[Case] = &[
         name: "a connection lost at RCPT TO: ask again elsewhere, once",
         starttls: false,
         asks: &[ask("drop@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<drop@example.test>
-             lost",
+        transcript: opened!("C: RCPT TO:<drop@example.test>", "lost"),
         told: &["ask_elsewhere", "close"],
     },
     Case {
         name: "lost again in the second session: unreachable",
         starttls: false,
         asks: &[again("drop@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             lost",
+        transcript: plain!("C: MAIL FROM:<>", "lost"),
         told: &["unreachable", "close"],
     },
     Case {
@@ -532,28 +515,22 @@ const CASES: &[Case] = &[
         name: "a 421 to RCPT TO ends the session without QUIT",
         starttls: false,
         asks: &[ask("a@example.test"), ask("b@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<a@example.test>
-             S: 421 4.7.0 Too many connections, closing",
+        transcript: opened!(
+            "C: RCPT TO:<a@example.test>",
+            "S: 421 4.7.0 Too many connections, closing",
+        ),
         told: &["421 temporary_failure", "close"],
     },
     Case {
         name: "the catch-all probe times out: the mailbox keeps its answer, the session ends",
         starttls: false,
         asks: &[ask("a@example.test"), ask("b@example.test")],
-        transcript: "S: 220 fake.test
-             C: EHLO probe.test
-             S: 250 fake.test
-             C: MAIL FROM:<>
-             S: 250 OK
-             C: RCPT TO:<a@example.test>
-             S: 250 OK
-             C: RCPT TO:<mailvet-0123456789abcdef0123@example.test>
-             timeout",
+        transcript: opened!(
+            "C: RCPT TO:<a@example.test>",
+            "S: 250 OK",
+            "C: RCPT TO:<mailvet-0123456789abcdef0123@example.test>",
+            "timeout",
+        ),
         told: &["250 deliverable", "close"],
     },
 ];
