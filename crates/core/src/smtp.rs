@@ -19,7 +19,7 @@ mod ehlo;
 mod mailbox;
 mod reply;
 
-pub use attempts::{Attempts, holds_for_the_hosts};
+pub use attempts::{Attempts, holds_for_the_hosts, try_order};
 pub use classify::{Outcome, Stage, classify};
 pub use command::{Command, CommandError};
 pub use conversation::{Answer, Broken, CatchAll, Conversation, Event, Idle, Step};

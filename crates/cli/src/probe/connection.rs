@@ -1,8 +1,8 @@
 //! Finding a mail server that gives a session: the hosts in order, their addresses, TCP (or
 //! SOCKS5), and the conversation driven up to where a mailbox may be asked about.
 //!
-//! The MX hosts go in order of preference, hosts of equal preference shuffled (RFC 5321 §5.1);
-//! each host's addresses, A before AAAA. Addresses that are loopback, private or otherwise
+//! The MX hosts go in the core's order ([`try_order`]: by preference, ties shuffled with
+//! randomness drawn here); each host's addresses, A before AAAA. Addresses that are loopback, private or otherwise
 //! special-purpose are skipped unless allowed ([`special::special_purpose`]). What each host
 //! said is kept by the core's [`Attempts`], which answers when none gives a session.
 
@@ -10,7 +10,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use mailvet_core::report::MailboxEvidence;
-use mailvet_core::smtp::{Attempts, Conversation, Event, Idle};
+use mailvet_core::smtp::{Attempts, Conversation, Event, Idle, try_order};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
@@ -147,24 +147,10 @@ impl Inner {
     }
 }
 
-/// The hosts by preference, those of equal preference in random order (RFC 5321 §5.1).
+/// The hosts in the order to try them, with this machine's randomness (RFC 5321 §5.1).
 pub(super) fn shuffled(hosts: &[MailHost]) -> Vec<MailHost> {
     let mut out = hosts.to_vec();
-    out.sort_by_key(|h| h.preference);
-    let mut start = 0;
-    while start < out.len() {
-        let preference = out[start].preference;
-        let end = start
-            + out[start..]
-                .iter()
-                .take_while(|h| h.preference == preference)
-                .count();
-        let group = &mut out[start..end];
-        for i in (1..group.len()).rev() {
-            group.swap(i, random_below(i + 1));
-        }
-        start = end;
-    }
+    try_order(&mut out, |h| h.preference, random_below);
     out
 }
 

@@ -1,9 +1,36 @@
-//! What the mail hosts of a domain said when none of them gave a session.
+//! The mail hosts of a domain, tried in order until one gives a session, and what they said
+//! when none did.
 //!
 //! The hosts are tried in order (RFC 5321 §5.1), and a host that fails is left for the next;
 //! when all fail, the answer is the most telling thing any of them said.
 
 use crate::report::{MailboxEvidence, NotAsked};
+
+/// Puts `hosts` in the order to try them (RFC 5321 §5.1): by preference, lowest first; hosts of
+/// equal preference in random order, so that they share the load. `random_below(n)` is a number
+/// below `n` drawn by the caller.
+pub fn try_order<T>(
+    hosts: &mut [T],
+    preference: impl Fn(&T) -> u16,
+    mut random_below: impl FnMut(usize) -> usize,
+) {
+    hosts.sort_by_key(&preference);
+    let mut start = 0;
+    while let Some(first) = hosts.get(start) {
+        let same = preference(first);
+        let end = start
+            + hosts[start..]
+                .iter()
+                .take_while(|h| preference(h) == same)
+                .count();
+        // Fisher-Yates over the group of equal preference.
+        let group = &mut hosts[start..end];
+        for i in (1..group.len()).rev() {
+            group.swap(i, random_below(i + 1).min(i));
+        }
+        start = end;
+    }
+}
 
 /// The evidence of the hosts tried so far, keeping the one that says most.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,6 +109,19 @@ mod tests {
             tls: false,
             catch_all: None,
         }
+    }
+
+    #[test]
+    fn hosts_by_preference_equal_ones_as_the_caller_draws() {
+        let mut hosts = [(20, "c"), (10, "a1"), (10, "a2"), (10, "a3"), (30, "d")];
+        // Never swapping keeps the sorted order; taking 0 each time rotates the group.
+        try_order(&mut hosts, |h| h.0, |n| n - 1);
+        assert_eq!(hosts.map(|h| h.1), ["a1", "a2", "a3", "c", "d"]);
+        try_order(&mut hosts, |h| h.0, |_| 0);
+        assert_eq!(hosts.map(|h| h.1), ["a2", "a3", "a1", "c", "d"]);
+        // A number out of range is no reason to panic.
+        try_order(&mut hosts, |h| h.0, |_| usize::MAX);
+        assert_eq!(hosts.map(|h| h.1)[3..], ["c", "d"]);
     }
 
     #[test]
