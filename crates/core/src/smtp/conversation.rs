@@ -241,7 +241,7 @@ impl Conversation {
                 self.event = Some(answer(evidence, false, learnt));
                 self.state = after(&reply, State::Ready);
             }
-            // Nothing was asked: a reply now is a server out of step.
+            // Nothing was asked: a server out of step is not talked to any further.
             State::Handshake | State::Ready | State::Quit | State::Close => {}
         }
     }

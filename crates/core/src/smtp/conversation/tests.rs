@@ -745,3 +745,92 @@ fn the_sender_goes_into_mail_from() {
 fn reply(text: &str) -> Reply {
     Reply::parse(text.as_bytes()).unwrap().unwrap().0
 }
+
+/// Every server behaviour of a few replies (or broken steps): the conversation never panics and
+/// always ends, names no recipient outside an accepted transaction, opens none before a greeting
+/// and a hello were accepted, and answers each mailbox it was asked about once, or sends it
+/// elsewhere.
+#[test]
+fn any_server_behaviour_keeps_the_rules() {
+    const REPLIES: &[&str] = &[
+        "220 hi\r\n",
+        "250 OK\r\n",
+        "250-mx\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n",
+        "421 4.3.2 Bye\r\n",
+        "452 4.5.3 Too many recipients\r\n",
+        "454 4.7.0 No TLS\r\n",
+        "502 5.5.2 What?\r\n",
+        "550 5.1.1 No such user\r\n",
+    ];
+    let choices = REPLIES.len() + 2;
+    let depth = 5;
+    for mut seed in 0..choices.pow(depth) {
+        let mut inputs = Vec::new();
+        for _ in 0..depth {
+            inputs.push(seed % choices);
+            seed /= choices;
+        }
+        let mut inputs = inputs.into_iter();
+        let mut asks = ["a@example.test", "jörg@example.test", "b@example.test"].into_iter();
+        let mut conversation = Conversation::new("mx.world.test", "probe.test", "", true);
+        let (mut greeted, mut hello, mut transaction) = (false, false, false);
+        let (mut asked, mut answered) = (0, 0);
+        let mut ended = false;
+        for _ in 0..100 {
+            let sent = match conversation.step() {
+                Step::Read => None,
+                Step::Send(command) => Some(command.to_bytes().unwrap()),
+                Step::StartTls => {
+                    conversation.tls(inputs.len() % 2 == 0);
+                    continue;
+                }
+                Step::Tell(Event::Ready(idle)) => {
+                    match asks.next() {
+                        Some(address) => {
+                            let mailbox = Mailbox::new(&crate::syntax::parse(address).unwrap());
+                            conversation.ask(idle, mailbox, CatchAll::Probe(RANDOM.into()), false);
+                            asked += 1;
+                        }
+                        None => conversation.end(idle),
+                    }
+                    continue;
+                }
+                Step::Tell(Event::Answer(_) | Event::AskElsewhere) => {
+                    answered += 1;
+                    continue;
+                }
+                Step::Tell(Event::NoSession(_) | Event::Reconnect) => {
+                    assert_eq!(asked, 0);
+                    continue;
+                }
+                Step::Tell(Event::Quit | Event::Close) => {
+                    ended = true;
+                    break;
+                }
+            };
+            let verb = sent.as_deref().map(|s| &s[..4]);
+            match verb {
+                Some(b"MAIL") => assert!(greeted && hello),
+                Some(b"RCPT") => assert!(transaction),
+                Some(b"RSET") => transaction = false,
+                _ => {}
+            }
+            match inputs.next() {
+                Some(i) if i < REPLIES.len() => {
+                    let reply = reply(REPLIES[i]);
+                    match verb {
+                        None if reply.is_positive() => greeted = true,
+                        Some(b"EHLO" | b"HELO") if reply.is_positive() => hello = true,
+                        Some(b"MAIL") => transaction = reply.is_positive(),
+                        _ => {}
+                    }
+                    conversation.reply(reply);
+                }
+                Some(i) if i == REPLIES.len() => conversation.broken(Broken::Timeout),
+                _ => conversation.broken(Broken::Lost),
+            }
+        }
+        assert!(ended);
+        assert_eq!(asked, answered);
+    }
+}
