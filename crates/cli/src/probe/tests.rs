@@ -1,5 +1,5 @@
-//! The prober's decisions, and its conversations with scripted servers on loopback for what the
-//! mail world does not do: refuse EHLO, lack SMTPUTF8, take one recipient per session, greet with
+//! The prober's own parts (host order, random local parts, named hosts), and the whole prober
+//! against scripted servers on loopback for what the mail world does not do: refuse EHLO, lack SMTPUTF8, take one recipient per session, greet with
 //! 421, break STARTTLS, refuse our sender, drop the connection.
 
 use mailvet_core::report::NotAsked;
