@@ -5,6 +5,8 @@
 //!   `mail_route` tells apart, plus one query.
 //! - `smtp_reply`: replies of the kinds `smtp::classify` tells apart, in the target's input
 //!   format (a leading byte for the read lengths).
+//! - `smtp_conversation`: whole sessions of the kinds `smtp::Conversation` tells apart, after
+//!   the target's flags byte.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -31,10 +33,12 @@ fn run(root: &Path, out: &Path) -> Result<(), String> {
     let address = address_seeds(&root.join("tests/data"))?;
     let dns = dns_seeds()?;
     let smtp = smtp_seeds();
+    let conversation = conversation_seeds();
     for (target, seeds) in [
         ("address", address),
         ("dns_message", dns),
         ("smtp_reply", smtp),
+        ("smtp_conversation", conversation),
     ] {
         let dir = out.join(target);
         fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -406,6 +410,47 @@ fn smtp_seeds() -> Seeds {
         .map(|(name, prefix, reply)| {
             let mut bytes = prefix.to_vec();
             bytes.extend_from_slice(reply.as_bytes());
+            ((*name).to_owned(), bytes)
+        })
+        .collect()
+}
+
+fn conversation_seeds() -> Seeds {
+    let sessions: [(&str, u8, &str); 6] = [
+        (
+            "starttls-catch-all-refused",
+            0b011,
+            "220 mx ESMTP\r\n250-mx\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n220 Go ahead\r\n\
+             250-mx\r\n250 SMTPUTF8\r\n250 OK\r\n250 Accepted\r\n550 5.1.1 No such user\r\n\
+             250 Reset\r\n250 OK\r\n250 Accepted\r\n550 5.1.1 No such user\r\n",
+        ),
+        (
+            "helo",
+            0,
+            "220 mx\r\n502 5.5.2 EHLO?\r\n250 mx\r\n250 OK\r\n250 OK\r\n250 OK\r\n",
+        ),
+        (
+            "too-many",
+            0,
+            "220 mx\r\n250 mx\r\n250 OK\r\n250 OK\r\n550 5.1.1 No\r\n452 4.5.3 Too many\r\n",
+        ),
+        (
+            "sender-refused",
+            0b100,
+            "220 mx\r\n250 mx\r\n550 5.7.1 Sender rejected\r\n",
+        ),
+        ("busy", 0, "421 4.3.2 Busy\r\n"),
+        (
+            "tls-fails",
+            0b001,
+            "220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 Go ahead\r\n",
+        ),
+    ];
+    sessions
+        .iter()
+        .map(|(name, flags, stream)| {
+            let mut bytes = vec![*flags];
+            bytes.extend_from_slice(stream.as_bytes());
             ((*name).to_owned(), bytes)
         })
         .collect()

@@ -31,6 +31,8 @@ pub enum SessionError {
 enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// A TLS handshake failed with the connection.
+    Gone,
 }
 
 #[derive(Debug)]
@@ -49,11 +51,6 @@ impl Session {
         }
     }
 
-    /// Whether the session runs over TLS.
-    pub fn tls(&self) -> bool {
-        matches!(self.stream, Stream::Tls(_))
-    }
-
     /// Reads the next reply, waiting no later than `deadline`.
     pub async fn read_reply(&mut self, deadline: Instant) -> Result<Reply, SessionError> {
         let mut chunk = [0u8; 2048];
@@ -67,6 +64,7 @@ impl Session {
             let read = match &mut self.stream {
                 Stream::Plain(s) => timeout_at(deadline, s.read(&mut chunk)).await,
                 Stream::Tls(s) => timeout_at(deadline, s.read(&mut chunk)).await,
+                Stream::Gone => return Err(SessionError::Closed),
             };
             match read {
                 Err(_) => return Err(SessionError::Timeout),
@@ -93,6 +91,7 @@ impl Session {
                 })
                 .await
             }
+            Stream::Gone => return Err(SessionError::Closed),
         };
         match written {
             Err(_) => return Err(SessionError::Timeout),
@@ -102,26 +101,28 @@ impl Session {
         self.read_reply(deadline).await
     }
 
-    /// Runs the TLS handshake after the server's 220 to STARTTLS (RFC 3207 §4).
+    /// Runs the TLS handshake after the server's 220 to STARTTLS (RFC 3207 §4). When it fails
+    /// the connection is gone.
     pub async fn start_tls(
-        self,
+        &mut self,
         connector: &TlsConnector,
         name: ServerName<'static>,
         deadline: Instant,
-    ) -> Result<Session, SessionError> {
-        let Stream::Plain(tcp) = self.stream else {
+    ) -> Result<(), SessionError> {
+        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
             return Err(SessionError::Tls);
         };
         // Whatever arrived after the 220 was sent before the handshake and is dropped: taking it
         // as a reply inside TLS is the STARTTLS command injection of CVE-2011-0411 (RFC 3207
         // §4.2 discards all knowledge from before TLS).
+        self.buffer.clear();
         match timeout_at(deadline, connector.connect(name, tcp)).await {
             Err(_) => Err(SessionError::Timeout),
             Ok(Err(_)) => Err(SessionError::Tls),
-            Ok(Ok(tls)) => Ok(Session {
-                stream: Stream::Tls(Box::new(tls)),
-                buffer: Vec::with_capacity(512),
-            }),
+            Ok(Ok(tls)) => {
+                self.stream = Stream::Tls(Box::new(tls));
+                Ok(())
+            }
         }
     }
 }

@@ -1,7 +1,12 @@
-//! The prober's decisions, and its conversations with scripted servers on loopback for what the
-//! mail world does not do: refuse EHLO, lack SMTPUTF8, take one recipient per session, greet with
+//! The prober's own parts (host order, random local parts, named hosts), and the whole prober
+//! against scripted servers on loopback for what the mail world does not do: refuse EHLO, lack SMTPUTF8, take one recipient per session, greet with
 //! 421, break STARTTLS, refuse our sender, drop the connection.
 
+use mailvet_core::report::NotAsked;
+use mailvet_core::smtp::Outcome;
+
+use super::connection::shuffled;
+use super::transport::random_local_part;
 use super::*;
 
 fn host(preference: u16, name: &str) -> MailHost {
@@ -44,28 +49,6 @@ fn random_local_parts_differ() {
 }
 
 #[test]
-fn mailboxes_use_a_labels_and_smtputf8_only_for_utf8_local_parts() {
-    let parse = |s: &str| Mailbox::new(&mailvet_core::syntax::parse(s).unwrap());
-    assert_eq!(
-        parse("Info@Bücher.test"),
-        Mailbox {
-            rcpt: "Info@xn--bcher-kva.test".into(),
-            smtputf8: false,
-            domain: "xn--bcher-kva.test".into()
-        }
-    );
-    assert_eq!(
-        parse("jörg@bücher.test"),
-        Mailbox {
-            rcpt: "jörg@xn--bcher-kva.test".into(),
-            smtputf8: true,
-            domain: "xn--bcher-kva.test".into()
-        }
-    );
-    assert_eq!(parse("a@[127.0.0.1]").domain(), "[127.0.0.1]");
-}
-
-#[test]
 fn named_hosts_are_sorted_and_deduplicated() {
     let hosts = MailHost::from_summaries(&[
         MxSummary {
@@ -86,16 +69,6 @@ fn named_hosts_are_sorted_and_deduplicated() {
         .map(|h| (h.preference, h.name.as_str()))
         .collect();
     assert_eq!(names, [(10, "mx1.example"), (20, "mx2.example")]);
-}
-
-#[test]
-fn the_most_telling_evidence_wins() {
-    let timeout = MailboxEvidence::Timeout {
-        host: Some("mx".into()),
-    };
-    let best = better(Some(MailboxEvidence::Unreachable), timeout.clone());
-    assert_eq!(best, Some(timeout.clone()));
-    assert_eq!(better(best, MailboxEvidence::Unreachable), Some(timeout));
 }
 
 /// What a scripted server does with a command line.
