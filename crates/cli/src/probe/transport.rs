@@ -53,8 +53,9 @@ impl Inner {
         }
     }
 
-    /// Says QUIT (RFC 5321 §4.1.1.10) when the conversation ends with [`Event::Quit`], and waits for the reply in the background, so that the session's limits are
-    /// free at once (some servers wait before they answer QUIT).
+    /// Says QUIT (RFC 5321 §4.1.1.10) when the conversation ends with [`Event::Quit`], and
+    /// waits for the reply in the background, so that the session's limits are free at once
+    /// (some servers wait before they answer QUIT).
     pub(super) fn quit_later(&self, mut session: Session) {
         let running = Running::start(&self.tasks);
         tokio::spawn(async move {
