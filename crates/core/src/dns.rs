@@ -8,6 +8,7 @@
 //! root as the empty string, and every octet other than a letter, digit, `-` or `_` written as
 //! `\DDD`. Where mail for a domain goes is decided in [`route`].
 
+mod encode;
 mod error;
 mod message;
 mod name;
@@ -15,7 +16,7 @@ mod query;
 pub mod route;
 
 pub use error::{DnsError, DnsErrorKind};
-pub use message::{Message, Question, RData, Record, Soa, parse_response};
+pub use message::{Message, Question, RData, Record, Soa, parse_query, parse_response};
 pub use name::normalize_name;
 pub use query::{base64url, build_query, doh_get_url};
 pub use route::{

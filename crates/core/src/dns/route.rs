@@ -30,7 +30,7 @@
 
 use core::fmt;
 
-use super::message::{Message, Question, RData, Record};
+use super::message::{Message, RData, Record};
 use super::name::normalize_name;
 use super::{Rcode, RecordType};
 
@@ -377,13 +377,10 @@ fn checked(m: &Message, domain: &str, rtype: RecordType) -> Result<(), DnsFailur
     if m.truncated {
         return Err(DnsFailure::Truncated);
     }
-    let echoes = |q: &Question| q.rtype == rtype && q.name == normalize_name(domain);
-    // RFC 1035 §7.3: a response whose question differs is not an answer to ours. Some DoH
-    // gateways omit the question; that alone is no reason to reject the answer.
-    match m.questions.as_slice() {
-        [] => Ok(()),
-        [q] if echoes(q) => Ok(()),
-        _ => Err(DnsFailure::WrongQuestion),
+    if m.echoes(domain, rtype) {
+        Ok(())
+    } else {
+        Err(DnsFailure::WrongQuestion)
     }
 }
 
