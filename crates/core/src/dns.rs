@@ -6,13 +6,18 @@
 //!
 //! Names come out in presentation form (RFC 1035 §5.1): lowercased ASCII, no trailing dot, the
 //! root as the empty string, and every octet other than a letter, digit, `-` or `_` written as
-//! `\DDD`. Where mail for a domain goes is decided in [`route`].
+//! `\DDD`. Where mail for a domain goes is decided in [`route`], and found query by query by
+//! the machine in [`resolve`]. What a DoH reply means is decided in [`doh`], how long any cache
+//! keeps an answer in [`lifetime`]. [`Message::encode`] writes responses, for test servers.
 
+pub mod doh;
 mod encode;
 mod error;
+pub mod lifetime;
 mod message;
 mod name;
 mod query;
+pub mod resolve;
 pub mod route;
 
 pub use error::{DnsError, DnsErrorKind};

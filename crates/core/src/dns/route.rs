@@ -105,6 +105,8 @@ pub enum DnsFailure {
     NoAnswer,
     /// The MX answer was empty and the A/AAAA answers it calls for were not given.
     AddressLookupsMissing,
+    /// The lookup needed more queries than its budget allowed.
+    LookupLimit,
 }
 
 /// A route and how long it may be cached, in seconds. `ttl` is `None` when the evidence may not
@@ -436,6 +438,7 @@ impl DnsFailure {
             DnsFailure::WrongQuestion => "dns_wrong_question",
             DnsFailure::NoAnswer => "dns_no_answer",
             DnsFailure::AddressLookupsMissing => "dns_address_lookups_missing",
+            DnsFailure::LookupLimit => "dns_lookup_limit",
         }
     }
 }
@@ -451,6 +454,9 @@ impl fmt::Display for DnsFailure {
             DnsFailure::NoAnswer => f.write_str("The DNS resolver could not be reached."),
             DnsFailure::AddressLookupsMissing => {
                 f.write_str("The domain's address records were not looked up.")
+            }
+            DnsFailure::LookupLimit => {
+                f.write_str("Finding the domain's mail servers took too many DNS queries.")
             }
         }
     }
@@ -1113,6 +1119,7 @@ mod tests {
             DnsFailure::WrongQuestion,
             DnsFailure::NoAnswer,
             DnsFailure::AddressLookupsMissing,
+            DnsFailure::LookupLimit,
         ];
         let mut codes: Vec<&str> = failures.iter().map(DnsFailure::code).collect();
         codes.sort_unstable();
