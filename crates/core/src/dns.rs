@@ -26,7 +26,7 @@ pub use name::normalize_name;
 pub use query::{base64url, build_query, doh_get_url};
 pub use route::{
     DnsFailure, HostEvidence, Lookup, MailRoute, MxHost, RouteDecision, RouteEvidence, cache_ttl,
-    check_mx_hosts, follow_up_queries, mail_route,
+    check_mx_hosts, follow_up_queries, host_addresses, mail_route,
 };
 
 use core::fmt;

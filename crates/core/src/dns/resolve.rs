@@ -31,6 +31,7 @@
 //! ```
 
 use core::fmt;
+use core::future::Future;
 
 use super::message::Message;
 use super::route::{
@@ -209,6 +210,28 @@ impl MailRouteLookup {
         };
         lookup.stage = stage;
         lookup
+    }
+
+    /// Runs the lookup to its decision with `ask`, which runs a batch of queries (concurrently,
+    /// if it can) and returns the answer to each: `None` where there was none. The transports'
+    /// whole share of the work.
+    pub async fn run<F, Fut>(mut self, mut ask: F) -> RouteDecision
+    where
+        F: FnMut(Vec<Query>) -> Fut,
+        Fut: Future<Output = Vec<(QueryId, Option<Message>)>>,
+    {
+        loop {
+            match self.poll() {
+                Step::Ask(queries) => {
+                    for (id, answer) in ask(queries).await {
+                        self.answer(id, answer);
+                    }
+                }
+                // Every query asked was answered, or is lost: what came back must do.
+                Step::Wait => self.give_up(),
+                Step::Done(decision) => return decision,
+            }
+        }
     }
 
     /// The budget left.
@@ -720,6 +743,47 @@ mod tests {
         let mut broke =
             MailRouteLookup::new("mail.example", Pace::FewestQueries, LookupBudget::new(0, 0));
         assert_eq!(broke.poll(), Step::Done(failure(DnsFailure::LookupLimit)));
+    }
+
+    /// Polls a future that never waits, as `run` is when every answer is at hand.
+    fn now<T>(future: impl Future<Output = T>) -> T {
+        let mut future = core::pin::pin!(future);
+        let mut context = core::task::Context::from_waker(core::task::Waker::noop());
+        match future.as_mut().poll(&mut context) {
+            core::task::Poll::Ready(value) => value,
+            core::task::Poll::Pending => panic!("the future waited"),
+        }
+    }
+
+    #[test]
+    fn run_drives_a_lookup_through_its_batches() {
+        let mut batches = Vec::new();
+        let lookup = MailRouteLookup::new(
+            "mail.example",
+            Pace::FewestQueries,
+            LookupBudget::MAIL_ROUTE,
+        );
+        let decision = now(lookup.run(|queries| {
+            batches.push(queries.len());
+            let answers = queries
+                .into_iter()
+                .map(|q| (q.id, world(&q.name, q.rtype)))
+                .collect();
+            core::future::ready(answers)
+        }));
+        assert_eq!(batches, [1, 2, 2]);
+        assert_eq!(
+            decision.route,
+            hosts(&["mx1.example", "mx2.example", "mx3.example"])
+        );
+        // A transport that loses a query still gets a decision.
+        let lookup = MailRouteLookup::new(
+            "mail.example",
+            Pace::FewestQueries,
+            LookupBudget::MAIL_ROUTE,
+        );
+        let decision = now(lookup.run(|_| core::future::ready(Vec::new())));
+        assert_eq!(decision, failure(DnsFailure::NoAnswer));
     }
 
     #[test]

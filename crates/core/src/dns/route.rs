@@ -29,6 +29,7 @@
 //! ```
 
 use core::fmt;
+use std::net::IpAddr;
 
 use super::message::{Message, RData, Record};
 use super::name::normalize_name;
@@ -234,6 +235,23 @@ pub fn check_mx_hosts(route: RouteDecision, hosts: &[HostEvidence<'_>]) -> Route
         Some(f) => failure(f),
         None => decision(MailRoute::NoMailServer, negative_ttl),
     }
+}
+
+/// The addresses of `host` in its A and AAAA answers (`None`: not asked, or no answer), IPv4
+/// first, following CNAME records (RFC 1034 §3.6.2).
+pub fn host_addresses(host: &str, a: Option<&Message>, aaaa: Option<&Message>) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for (answer, rtype) in [(a, RecordType::A), (aaaa, RecordType::Aaaa)] {
+        let Some(answer) = answer else { continue };
+        for record in answer.answers_for(host, rtype) {
+            match record.data {
+                RData::A(ip) => out.push(IpAddr::V4(ip)),
+                RData::Aaaa(ip) => out.push(IpAddr::V6(ip)),
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// How long one response may be kept in a cache, in seconds; `None` when it may not be.
@@ -1031,6 +1049,24 @@ mod tests {
             None,
         ));
         assert_eq!(check_mx_hosts(null.clone(), &[]), null);
+    }
+
+    #[test]
+    fn host_addresses_come_ipv4_first() {
+        let v4 = message(Rcode::NoError, RecordType::A, vec![a(60)], None);
+        let v6 = message(Rcode::NoError, RecordType::Aaaa, vec![aaaa(60)], None);
+        assert_eq!(
+            host_addresses(DOMAIN, Some(&v4), Some(&v6)),
+            [
+                IpAddr::from(Ipv4Addr::new(192, 0, 2, 25)),
+                IpAddr::from(Ipv6Addr::LOCALHOST)
+            ]
+        );
+        assert_eq!(
+            host_addresses("other.example", Some(&v4), None),
+            Vec::<IpAddr>::new()
+        );
+        assert!(host_addresses(DOMAIN, None, None).is_empty());
     }
 
     #[test]
