@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use futures_util::future::join_all;
 use mailvet_core::dns::doh::{DohFailure, DohMethod, DohQuery, DohReply, MAX_MESSAGE};
-use mailvet_core::dns::lifetime::{NO_ANSWER_LIFETIME, answer_lifetime, route_lifetime};
+use mailvet_core::dns::lifetime::{answer_lifetime, route_lifetime};
 use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace};
 use mailvet_core::dns::{MailRoute, Message, RecordType, host_addresses, normalize_name};
 use reqwest::header::CONTENT_TYPE;
@@ -211,7 +211,7 @@ impl Resolver {
         let kept = cell
             .get_or_init(|| async {
                 let answer = self.query(name, rtype).await;
-                let lifetime = answer.as_ref().map_or(NO_ANSWER_LIFETIME, answer_lifetime);
+                let lifetime = answer.as_ref().map_or(0, answer_lifetime);
                 Kept::new(answer, lifetime)
             })
             .await;

@@ -1,5 +1,6 @@
-//! How long a cache keeps what DNS said: one policy for every cache, the Worker's (the Cache
-//! API, per query) and the CLI's (per query and per domain), in seconds, 0 meaning not at all.
+//! How long a cache keeps what DNS said: one policy for every cache, in seconds, 0 meaning not
+//! at all. The Worker keeps answers (the Cache API, per query); the CLI keeps answers and
+//! routes (per query, per domain).
 //!
 //! - An answer lives as long as its TTL says ([`cache_ttl`]: the smallest TTL of the answer,
 //!   RFC 2181 §5.2, or for a negative answer the SOA's negative TTL, RFC 2308 §5), and a route
@@ -12,23 +13,24 @@
 //! - No minimum: a TTL of 0 asks that the answer serve only the query in progress (RFC 1035
 //!   §3.2.1). The CLI still shares one lookup among the addresses waiting on it.
 //! - An answer that may not be cached (SERVFAIL and other error RCODEs, a truncated answer, a
-//!   negative answer without SOA) is not kept. RFC 2308 §7.1 allows five minutes for a server
-//!   failure, but resolvers fail briefly and the next try, or the next resolver, often answers.
-//! - No answer at all (no resolver reached, none in time) is kept [`NO_ANSWER_LIFETIME`]:
-//!   RFC 2308 §7.2 allows up to five minutes for a dead server. Thirty seconds keep a list full
-//!   of one domain from waiting out every timeout again, and are short enough to notice the
-//!   network coming back.
+//!   negative answer without SOA), or no answer at all, is not kept: resolvers fail briefly,
+//!   and the next lookup, or the next resolver, often answers.
+//! - A route that failed is kept [`FAILURE_LIFETIME`]. RFC 2308 §7.1 and §7.2 allow five
+//!   minutes for a server failure or a dead server; thirty seconds keep a list full of one
+//!   domain from asking, and waiting out every timeout, again for each address, and are short
+//!   enough for a retry to see the resolver back. The answers it rests on are not kept, so the
+//!   next lookup of the route asks again.
 //!
 //! [`cache_ttl`]: super::cache_ttl
 
 use super::message::Message;
-use super::route::{DnsFailure, MailRoute, RouteDecision, cache_ttl};
+use super::route::{MailRoute, RouteDecision, cache_ttl};
 
 /// The longest anything is kept, in seconds.
 pub const MAX_LIFETIME: u32 = 3600;
 
-/// How long a query that no resolver answered is remembered as such, in seconds.
-pub const NO_ANSWER_LIFETIME: u32 = 30;
+/// How long a route that DNS could not decide is kept, in seconds.
+pub const FAILURE_LIFETIME: u32 = 30;
 
 /// How long to keep `answer`, the response to one query.
 pub fn answer_lifetime(answer: &Message) -> u32 {
@@ -38,7 +40,7 @@ pub fn answer_lifetime(answer: &Message) -> u32 {
 /// How long to keep a decided route.
 pub fn route_lifetime(decision: &RouteDecision) -> u32 {
     match decision.route {
-        MailRoute::DnsFailure(DnsFailure::NoAnswer) => NO_ANSWER_LIFETIME,
+        MailRoute::DnsFailure(_) => FAILURE_LIFETIME,
         _ => bounded(decision.ttl),
     }
 }
@@ -50,7 +52,7 @@ fn bounded(ttl: Option<u32>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::{RData, Rcode, Record, RecordType};
+    use crate::dns::{DnsFailure, RData, Rcode, Record, RecordType};
 
     fn a(ttl: u32) -> Message {
         let mut m = Message::response_to(0, "h.example", RecordType::A);
@@ -77,14 +79,14 @@ mod tests {
     }
 
     #[test]
-    fn routes_live_for_their_ttl_and_no_answer_briefly() {
+    fn routes_live_for_their_ttl_and_failures_briefly() {
         let route = |route, ttl| route_lifetime(&RouteDecision { route, ttl });
         assert_eq!(route(MailRoute::NullMx, Some(7200)), MAX_LIFETIME);
         assert_eq!(route(MailRoute::DomainNotFound, Some(60)), 60);
         assert_eq!(route(MailRoute::NoMailServer, None), 0);
         let servfail = MailRoute::DnsFailure(DnsFailure::Rcode(Rcode::ServFail));
-        assert_eq!(route(servfail, None), 0);
+        assert_eq!(route(servfail, None), FAILURE_LIFETIME);
         let unreachable = MailRoute::DnsFailure(DnsFailure::NoAnswer);
-        assert_eq!(route(unreachable, None), NO_ANSWER_LIFETIME);
+        assert_eq!(route(unreachable, None), FAILURE_LIFETIME);
     }
 }
