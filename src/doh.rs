@@ -10,7 +10,6 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use mailvet_core::dns::doh::{DNS_MESSAGE, DohFailure, DohMethod, DohQuery, DohReply};
 use mailvet_core::dns::lifetime::answer_lifetime;
 use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace};
@@ -67,13 +66,7 @@ impl<'a> Resolver<'a> {
     pub async fn route(&self, domain: &str) -> RouteDecision {
         let lookup = MailRouteLookup::new(domain, Pace::FewestRoundTrips, LookupBudget::MAIL_ROUTE);
         lookup
-            .run(|queries| {
-                join_all(
-                    queries
-                        .into_iter()
-                        .map(|q| async move { (q.id, self.query(&q.name, q.rtype).await) }),
-                )
-            })
+            .run(|q| async move { self.query(&q.name, q.rtype).await })
             .await
     }
 

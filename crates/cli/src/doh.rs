@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use futures_util::future::join_all;
 use mailvet_core::dns::doh::{DohFailure, DohMethod, DohQuery, DohReply, MAX_MESSAGE};
 use mailvet_core::dns::lifetime::{answer_lifetime, route_lifetime};
 use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace};
@@ -193,13 +192,7 @@ impl Resolver {
     async fn look_up(&self, domain: &str) -> mailvet_core::dns::RouteDecision {
         let lookup = MailRouteLookup::new(domain, Pace::FewestQueries, LookupBudget::MAIL_ROUTE);
         lookup
-            .run(|queries| {
-                join_all(
-                    queries
-                        .into_iter()
-                        .map(|q| async move { (q.id, self.answer(&q.name, q.rtype).await) }),
-                )
-            })
+            .run(|q| async move { self.answer(&q.name, q.rtype).await })
             .await
     }
 

@@ -7,6 +7,9 @@
 //! the MX hosts until one has an address. Every query it makes is paid from a
 //! [`LookupBudget`], the counter that the SPF checks use for the limits of RFC 7208 §4.6.4.
 //!
+//! A transport with async I/O hands [`MailRouteLookup::run`] a function that runs one query;
+//! one without drives the machine itself:
+//!
 //! ```
 //! use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace, Step};
 //! use mailvet_core::dns::{Message, RouteDecision};
@@ -31,7 +34,9 @@
 //! ```
 
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, poll_fn};
+use core::pin::Pin;
+use core::task::Poll;
 
 use super::message::Message;
 use super::route::{
@@ -212,22 +217,38 @@ impl MailRouteLookup {
         lookup
     }
 
-    /// Runs the lookup to its decision with `ask`, which runs a batch of queries (concurrently,
-    /// if it can) and returns the answer to each: `None` where there was none. The transports'
-    /// whole share of the work.
+    /// Runs the lookup to its decision with `ask`, the transport's share of the work: it runs
+    /// one query and returns its answer, `None` where there was none. The queries of a step run
+    /// together, and each answer is taken as it comes.
     pub async fn run<F, Fut>(mut self, mut ask: F) -> RouteDecision
     where
-        F: FnMut(Vec<Query>) -> Fut,
-        Fut: Future<Output = Vec<(QueryId, Option<Message>)>>,
+        F: FnMut(Query) -> Fut,
+        Fut: Future<Output = Option<Message>>,
     {
         loop {
             match self.poll() {
                 Step::Ask(queries) => {
-                    for (id, answer) in ask(queries).await {
-                        self.answer(id, answer);
-                    }
+                    let mut running: Vec<(QueryId, Pin<Box<Fut>>)> = queries
+                        .into_iter()
+                        .map(|q| (q.id, Box::pin(ask(q))))
+                        .collect();
+                    poll_fn(|context| {
+                        running.retain_mut(|(id, query)| match query.as_mut().poll(context) {
+                            Poll::Ready(answer) => {
+                                self.answer(*id, answer);
+                                false
+                            }
+                            Poll::Pending => true,
+                        });
+                        if running.is_empty() {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
+                    })
+                    .await;
                 }
-                // Every query asked was answered, or is lost: what came back must do.
+                // Every query asked has been answered: nothing more will come.
                 Step::Wait => self.give_up(),
                 Step::Done(decision) => return decision,
             }
@@ -750,40 +771,61 @@ mod tests {
         let mut future = core::pin::pin!(future);
         let mut context = core::task::Context::from_waker(core::task::Waker::noop());
         match future.as_mut().poll(&mut context) {
-            core::task::Poll::Ready(value) => value,
-            core::task::Poll::Pending => panic!("the future waited"),
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("the future waited"),
         }
     }
 
     #[test]
-    fn run_drives_a_lookup_through_its_batches() {
-        let mut batches = Vec::new();
+    fn run_drives_a_lookup_through_its_steps() {
+        let mut asked = Vec::new();
         let lookup = MailRouteLookup::new(
             "mail.example",
             Pace::FewestQueries,
             LookupBudget::MAIL_ROUTE,
         );
-        let decision = now(lookup.run(|queries| {
-            batches.push(queries.len());
-            let answers = queries
-                .into_iter()
-                .map(|q| (q.id, world(&q.name, q.rtype)))
-                .collect();
-            core::future::ready(answers)
+        let decision = now(lookup.run(|q| {
+            asked.push((q.name.clone(), q.rtype));
+            core::future::ready(world(&q.name, q.rtype))
         }));
-        assert_eq!(batches, [1, 2, 2]);
+        assert_eq!(asked.len(), 5);
         assert_eq!(
             decision.route,
             hosts(&["mx1.example", "mx2.example", "mx3.example"])
         );
-        // A transport that loses a query still gets a decision.
         let lookup = MailRouteLookup::new(
             "mail.example",
             Pace::FewestQueries,
             LookupBudget::MAIL_ROUTE,
         );
-        let decision = now(lookup.run(|_| core::future::ready(Vec::new())));
+        let decision = now(lookup.run(|_| core::future::ready(None)));
         assert_eq!(decision, failure(DnsFailure::NoAnswer));
+    }
+
+    #[test]
+    fn run_waits_for_every_query_of_a_step() {
+        // The MX query is answered only on the second poll.
+        let lookup = MailRouteLookup::new(
+            "gone.example",
+            Pace::FewestQueries,
+            LookupBudget::MAIL_ROUTE,
+        );
+        let mut run = core::pin::pin!(lookup.run(|q| {
+            let mut first = true;
+            poll_fn(move |_| {
+                if core::mem::take(&mut first) {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(Some(nxdomain(&q.name, q.rtype)))
+                }
+            })
+        }));
+        let mut context = core::task::Context::from_waker(core::task::Waker::noop());
+        assert!(run.as_mut().poll(&mut context).is_pending());
+        let Poll::Ready(decision) = run.as_mut().poll(&mut context) else {
+            panic!("still waiting")
+        };
+        assert_eq!(decision.route, MailRoute::DomainNotFound);
     }
 
     #[test]

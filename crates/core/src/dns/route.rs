@@ -1,7 +1,9 @@
 //! Where mail for a domain goes, decided from DNS answers (RFC 5321 §5.1, RFC 7505).
 //!
-//! The caller runs the MX query, asks [`follow_up_queries`] whether the A and AAAA queries are
-//! needed (they can run concurrently), and passes every answer to [`mail_route`]:
+//! [`super::resolve::MailRouteLookup`] drives these functions query by query, MX hosts
+//! included; a caller holding its own answers can use them directly. It runs the MX query, asks
+//! [`follow_up_queries`] whether the A and AAAA queries are needed (they can run concurrently),
+//! and passes every answer to [`mail_route`]:
 //!
 //! ```
 //! use mailvet_core::dns::route::{Lookup, RouteDecision, RouteEvidence, follow_up_queries, mail_route};
