@@ -1,34 +1,24 @@
 //! DNS at the edge: RFC 8484 DNS-over-HTTPS over `fetch`, answers cached per (name, type) with
-//! the Cache API, and the mail route of a domain decided by `mailvet_core::dns::route`.
+//! the Cache API. What to ask, what a reply means and how long it is kept are decided by
+//! `mailvet_core::dns` (`resolve`, `doh`, `lifetime`); this module moves the bytes.
 //!
-//! Each query is asked with GET (`?dns=`, so HTTP caches on the way can share answers, RFC 8484
-//! §4.1) and again with POST when an endpoint refuses the GET form. An endpoint that fails, or
-//! does not answer within the timeout, hands the query to the next one. A query no endpoint
-//! answers is a failed lookup, which the core turns into `dns_failure`, never into a verdict
-//! that the domain does not exist.
+//! Endpoints are asked in order, each within the timeout. A query no endpoint answers is a
+//! failed lookup, which the core turns into `dns_failure`, never into a verdict that the domain
+//! does not exist.
 
 use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 
-use futures_util::future::{join, join_all, join3};
-use mailvet_core::dns::{
-    HostEvidence, Lookup, MailRoute, Message, RecordType, RouteDecision, RouteEvidence,
-    build_query, cache_ttl, check_mx_hosts, doh_get_url, follow_up_queries, mail_route,
-    normalize_name, parse_response,
-};
+use mailvet_core::dns::doh::{DNS_MESSAGE, DohFailure, DohMethod, DohQuery, DohReply};
+use mailvet_core::dns::lifetime::answer_lifetime;
+use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace};
+use mailvet_core::dns::{Message, RecordType, RouteDecision, normalize_name, parse_response};
 use worker::js_sys::Uint8Array;
-use worker::{Cache, Fetch, Headers, Method, Request, RequestInit, Response, Url};
+use worker::{Cache, Fetch, Headers, Request, RequestInit, Response, Url};
 
 use crate::deadline;
 
-/// RFC 8484 §6: the media type of DNS messages over HTTP.
-const DNS_MESSAGE: &str = "application/dns-message";
-/// Cached answers live at least this long, so that a TTL of 0 or 1 second does not send every
-/// request upstream.
-const MIN_CACHE_TTL: u32 = 30;
-/// And at most a day, so that a record changed with a long TTL is seen within a day.
-const MAX_CACHE_TTL: u32 = 86_400;
 /// The Cache API keys entries by URL; this host is never fetched (RFC 6761 §6.4: `.invalid`).
 const CACHE_PREFIX: &str = "https://dns-cache.mailvet.invalid/";
 
@@ -71,63 +61,19 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// Where mail for `domain` (A-labels) goes: MX, A and AAAA at once; the A/AAAA answers count
-    /// only when the MX answer asks for them (`follow_up_queries`); then the addresses of the
-    /// MX hosts, when the route names hosts (`check_mx_hosts`).
+    /// Where mail for `domain` (A-labels) goes. A person waits on each answer, so the queries
+    /// go out in as few round trips as the core allows.
     pub async fn route(&self, domain: &str) -> RouteDecision {
-        let (mx, a, aaaa) = join3(
-            self.query(domain, RecordType::Mx),
-            self.query(domain, RecordType::A),
-            self.query(domain, RecordType::Aaaa),
-        )
-        .await;
-        let Some(mx) = mx else {
-            return mail_route(&RouteEvidence::mx_only(domain, Lookup::Failed));
-        };
-        let wanted = follow_up_queries(domain, &mx);
-        let route = mail_route(&RouteEvidence {
-            domain,
-            mx: Lookup::Answer(&mx),
-            a: wanted.contains(&RecordType::A).then(|| lookup(&a)),
-            aaaa: wanted.contains(&RecordType::Aaaa).then(|| lookup(&aaaa)),
-        });
-        self.with_host_addresses(route).await
-    }
-
-    /// Looks up the MX hosts: the first one alone, which settles most routes, then the others
-    /// together when it has no address.
-    async fn with_host_addresses(&self, route: RouteDecision) -> RouteDecision {
-        let hosts: Vec<String> = match &route.route {
-            MailRoute::Hosts(hosts) if !hosts.iter().any(|h| h.implicit) => {
-                hosts.iter().map(|h| h.host.clone()).collect()
-            }
-            _ => return route,
-        };
-        let Some((first, rest)) = hosts.split_first() else {
-            return check_mx_hosts(route, &[]);
-        };
-        let mut answers = vec![self.addresses(first).await];
-        let decided = check_mx_hosts(route.clone(), &evidence(&answers));
-        if rest.is_empty() || matches!(decided.route, MailRoute::Hosts(_)) {
-            return decided;
-        }
-        answers.extend(join_all(rest.iter().map(|h| self.addresses(h))).await);
-        check_mx_hosts(route, &evidence(&answers))
-    }
-
-    async fn addresses<'h>(&self, host: &'h str) -> HostAnswers<'h> {
-        let (a, aaaa) = join(
-            self.query(host, RecordType::A),
-            self.query(host, RecordType::Aaaa),
-        )
-        .await;
-        HostAnswers { host, a, aaaa }
+        let lookup = MailRouteLookup::new(domain, Pace::FewestRoundTrips, LookupBudget::MAIL_ROUTE);
+        lookup
+            .run(|q| async move { self.query(&q.name, q.rtype).await })
+            .await
     }
 
     /// One query: from the cache, else from the first endpoint that answers. `None` when no
-    /// endpoint gave a DNS message.
+    /// endpoint gave an answer.
     pub async fn query(&self, name: &str, rtype: RecordType) -> Option<Message> {
-        let Ok(query) = build_query(0, name, rtype) else {
+        let Ok(query) = DohQuery::new(name, rtype) else {
             // Not a name DNS can carry: no endpoint could answer it either.
             return None;
         };
@@ -158,17 +104,17 @@ impl<'a> Resolver<'a> {
         parse_response(&bytes).ok()
     }
 
-    /// Keeps an answer for as long as `cache_ttl` allows, within the bounds above. A failed put
-    /// costs only a later miss.
+    /// Keeps an answer as long as the core's lifetime policy says. A failed put costs only a
+    /// later miss.
     async fn store(&self, key: &str, bytes: Vec<u8>, message: &Message) {
-        let Some(ttl) = cache_ttl(message) else {
+        let lifetime = answer_lifetime(message);
+        if lifetime == 0 {
             return;
-        };
-        let ttl = ttl.clamp(MIN_CACHE_TTL, MAX_CACHE_TTL);
+        }
         let stored = async {
             let headers = Headers::new();
             headers.set("Content-Type", DNS_MESSAGE)?;
-            headers.set("Cache-Control", &format!("max-age={ttl}"))?;
+            headers.set("Cache-Control", &format!("max-age={lifetime}"))?;
             let response = Response::from_bytes(bytes)?.with_headers(headers);
             self.cache.put(key, response).await
         };
@@ -177,74 +123,54 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// GET, then POST if the endpoint refused the GET form (a 4xx status such as 405 or 414)
-    /// or answered it with something other than a DNS message.
-    async fn ask(&self, endpoint: &Url, query: &[u8]) -> Result<(Vec<u8>, Message), AskError> {
-        match self.exchange(endpoint, query, Method::Get).await {
-            Err(AskError::Status(400..=499) | AskError::NotDns) => {
-                self.exchange(endpoint, query, Method::Post).await
-            }
-            other => other,
+    /// The answer of one endpoint, asked by GET, then by POST when the core says so.
+    async fn ask(&self, endpoint: &Url, query: &DohQuery) -> Result<(Vec<u8>, Message), AskError> {
+        let (mut reply, mut body) = self.exchange(endpoint, query, DohMethod::Get).await?;
+        if let DohReply::RetryAsPost(_) = reply {
+            (reply, body) = self.exchange(endpoint, query, DohMethod::Post).await?;
+        }
+        match reply {
+            DohReply::Answer(message) => Ok((body, message)),
+            DohReply::RetryAsPost(f) | DohReply::Failed(f) => Err(AskError::Doh(f)),
         }
     }
 
+    /// One HTTP exchange, read by the core; the body comes back for the cache.
     async fn exchange(
         &self,
         endpoint: &Url,
-        query: &[u8],
-        method: Method,
-    ) -> Result<(Vec<u8>, Message), AskError> {
+        query: &DohQuery,
+        method: DohMethod,
+    ) -> Result<(DohReply, Vec<u8>), AskError> {
+        let (fields, body) = query.request(method);
         let headers = Headers::new();
-        headers.set("Accept", DNS_MESSAGE)?;
+        for (name, value) in fields {
+            headers.set(name, value)?;
+        }
         let mut init = RequestInit::new();
-        let url = if method == Method::Post {
-            headers.set("Content-Type", DNS_MESSAGE)?;
-            init.with_body(Some(Uint8Array::from(query).into()));
-            endpoint.to_string()
-        } else {
-            doh_get_url(endpoint.as_str(), query)
-        };
-        init.with_method(method).with_headers(headers);
-        let request = Request::new_with_init(&url, &init)?;
-        let answer = deadline::within(self.timeout, |signal| async move {
-            let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
-            let status = response.status_code();
-            if status != 200 {
-                return Err(AskError::Status(status));
+        let http_method = match method {
+            DohMethod::Get => worker::Method::Get,
+            DohMethod::Post => {
+                init.with_body(Some(Uint8Array::from(body).into()));
+                worker::Method::Post
             }
-            Ok(response.bytes().await?)
+        };
+        init.with_method(http_method).with_headers(headers);
+        let request = Request::new_with_init(&query.url(endpoint.as_str(), method), &init)?;
+        let (status, content_type, body) = deadline::within(self.timeout, |signal| async move {
+            let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
+            let content_type = response.headers().get("Content-Type")?;
+            Ok::<_, worker::Error>((
+                response.status_code(),
+                content_type,
+                response.bytes().await?,
+            ))
         })
         .await
         .ok_or(AskError::Timeout)??;
-        let message = parse_response(&answer).map_err(|_| AskError::NotDns)?;
-        // RFC 8484 §4.1: the query went out with ID 0, so the answer must carry 0 too.
-        if message.id != 0 {
-            return Err(AskError::NotDns);
-        }
-        Ok((answer, message))
+        let reply = query.read(method, status, content_type.as_deref(), &body);
+        Ok((reply, body))
     }
-}
-
-fn lookup(m: &Option<Message>) -> Lookup<'_> {
-    m.as_ref().map_or(Lookup::Failed, Lookup::Answer)
-}
-
-/// The address answers of one MX host.
-struct HostAnswers<'h> {
-    host: &'h str,
-    a: Option<Message>,
-    aaaa: Option<Message>,
-}
-
-fn evidence<'m>(answers: &'m [HostAnswers<'_>]) -> Vec<HostEvidence<'m>> {
-    answers
-        .iter()
-        .map(|h| HostEvidence {
-            host: h.host,
-            a: lookup(&h.a),
-            aaaa: lookup(&h.aaaa),
-        })
-        .collect()
 }
 
 /// One key per (name, type), whatever endpoint answered. `name` has passed `build_query`, so it
@@ -256,8 +182,7 @@ fn cache_key(name: &str, rtype: RecordType) -> String {
 #[derive(Debug)]
 enum AskError {
     Timeout,
-    Status(u16),
-    NotDns,
+    Doh(DohFailure),
     Fetch(worker::Error),
 }
 
@@ -271,8 +196,7 @@ impl fmt::Display for AskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AskError::Timeout => f.write_str("no answer in time"),
-            AskError::Status(status) => write!(f, "HTTP status {status}"),
-            AskError::NotDns => f.write_str("the body is not a DNS answer to the query"),
+            AskError::Doh(failure) => write!(f, "{failure}"),
             AskError::Fetch(e) => write!(f, "{e}"),
         }
     }

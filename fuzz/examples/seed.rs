@@ -1,8 +1,8 @@
 //! Writes the seed corpora for the fuzz targets: `seed <repository root> <corpus dir>`.
 //!
 //! - `address`: every input (and normalized form) of `tests/data/syntax*.tsv`.
-//! - `dns_message`: responses grown from `dns::build_query` output, one per kind of answer
-//!   `mail_route` tells apart, plus one query.
+//! - `dns_message`: responses written by `Message::encode`, one per kind of answer `mail_route`
+//!   tells apart, plus one query from `dns::build_query`.
 //! - `smtp_reply`: replies of the kinds `smtp::classify` tells apart, in the target's input
 //!   format (a leading byte for the read lengths).
 //! - `smtp_conversation`: whole sessions of the kinds `smtp::Conversation` tells apart, after
@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mailvet_core::dns::{RecordType, build_query};
+use mailvet_core::dns::{Message, RData, Rcode, Record, RecordType, Soa, build_query};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -138,224 +138,176 @@ fn braced(s: &str) -> Result<(&str, &str), String> {
     Ok((&inner[..close], &inner[close + 1..]))
 }
 
-const CLASS_IN: u16 = 1;
-/// A compression pointer to the question's name, which starts right after the 12-octet header
-/// (RFC 1035 §4.1.4).
-const QNAME: [u8; 2] = [0xC0, 12];
-
-/// A response to the query `build_query` makes, assembled section by section.
-struct Response {
-    query: Vec<u8>,
-    opt: Vec<u8>,
-    flags: u16,
-    answers: Vec<Vec<u8>>,
-    authorities: Vec<Vec<u8>>,
+/// A response to the query `build_query` makes: the question echoed, RD and RA set, NOERROR.
+/// The encoder compresses names, so the seeds hold pointers as real answers do.
+fn to(name: &str, rtype: RecordType) -> Message {
+    Message::response_to(0, name, rtype)
 }
 
-impl Response {
-    /// RD and RA set, NOERROR (RFC 1035 §4.1.1).
-    fn to(name: &str, rtype: RecordType) -> Result<Response, String> {
-        let mut query = build_query(0, name, rtype).map_err(|e| format!("{name}: {e}"))?;
-        // The query ends with its OPT record: root owner and ten octets (RFC 6891 §6.1.2).
-        let opt = query.split_off(query.len() - 11);
-        Ok(Response {
-            query,
-            opt,
-            flags: 0x8180,
-            answers: Vec::new(),
-            authorities: Vec::new(),
-        })
-    }
-
-    fn rcode(mut self, rcode: u16) -> Self {
-        self.flags = (self.flags & !0xF) | rcode;
-        self
-    }
-
-    fn truncated(mut self) -> Self {
-        self.flags |= 0x0200;
-        self
-    }
-
-    /// RFC 6891 §6.1.3: the upper eight bits of a 12-bit RCODE sit in the OPT record's TTL.
-    fn extended_rcode(mut self, upper: u8) -> Self {
-        self.opt[5] = upper;
-        self
-    }
-
-    fn answer(mut self, owner: &[u8], rtype: RecordType, ttl: u32, rdata: &[u8]) -> Self {
-        self.answers.push(record(owner, rtype, ttl, rdata));
-        self
-    }
-
-    fn authority(mut self, owner: &[u8], rtype: RecordType, ttl: u32, rdata: &[u8]) -> Self {
-        self.authorities.push(record(owner, rtype, ttl, rdata));
-        self
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        let mut out = self.query.clone();
-        out[2..4].copy_from_slice(&self.flags.to_be_bytes());
-        out[6..8].copy_from_slice(&count(&self.answers));
-        out[8..10].copy_from_slice(&count(&self.authorities));
-        for section in [&self.answers, &self.authorities] {
-            for record in section {
-                out.extend_from_slice(record);
-            }
-        }
-        out.extend_from_slice(&self.opt);
-        out
+fn record(name: &str, rtype: RecordType, ttl: u32, data: RData) -> Record {
+    Record {
+        name: name.to_owned(),
+        rtype,
+        ttl,
+        data,
     }
 }
 
-fn count(records: &[Vec<u8>]) -> [u8; 2] {
-    u16::try_from(records.len())
-        .unwrap_or(u16::MAX)
-        .to_be_bytes()
-}
-
-fn record(owner: &[u8], rtype: RecordType, ttl: u32, rdata: &[u8]) -> Vec<u8> {
-    let mut out = owner.to_vec();
-    out.extend_from_slice(&rtype.code().to_be_bytes());
-    out.extend_from_slice(&CLASS_IN.to_be_bytes());
-    out.extend_from_slice(&ttl.to_be_bytes());
-    out.extend_from_slice(&u16::try_from(rdata.len()).unwrap_or(u16::MAX).to_be_bytes());
-    out.extend_from_slice(rdata);
-    out
-}
-
-/// `name` in wire form without compression.
-fn wire(name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for label in name.split('.').filter(|l| !l.is_empty()) {
-        out.push(u8::try_from(label.len()).unwrap_or(63));
-        out.extend_from_slice(label.as_bytes());
+fn mx(preference: u16, exchange: &str) -> RData {
+    RData::Mx {
+        preference,
+        exchange: exchange.to_owned(),
     }
-    out.push(0);
-    out
 }
 
-fn mx(preference: u16, exchange: &[u8]) -> Vec<u8> {
-    let mut out = preference.to_be_bytes().to_vec();
-    out.extend_from_slice(exchange);
-    out
+fn soa(zone: &str, minimum: u32) -> RData {
+    RData::Soa(Soa {
+        mname: format!("ns.{zone}"),
+        rname: format!("hostmaster.{zone}"),
+        serial: 2024010101,
+        refresh: 7200,
+        retry: 3600,
+        expire: 1209600,
+        minimum,
+    })
 }
 
-/// MNAME and RNAME compressed against the question, then serial, refresh, retry, expire and
-/// minimum (RFC 1035 §3.3.13).
-fn soa(minimum: u32) -> Vec<u8> {
-    let mut out = vec![
-        2, b'n', b's', 0xC0, 12, 10, b'h', b'o', b's', b't', b'm', b'a', b's',
-    ];
-    out.extend_from_slice(&[b't', b'e', b'r', 0xC0, 12]);
-    for field in [2024010101, 7200, 3600, 1209600, minimum] {
-        out.extend_from_slice(&u32::to_be_bytes(field));
-    }
-    out
-}
-
-fn txt(strings: &[&str]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for s in strings {
-        out.push(u8::try_from(s.len()).unwrap_or(u8::MAX));
-        out.extend_from_slice(s.as_bytes());
-    }
-    out
+fn txt(strings: &[&str]) -> RData {
+    RData::Txt(strings.iter().map(|s| s.as_bytes().to_vec()).collect())
 }
 
 fn dns_seeds() -> Result<Seeds, String> {
     use RecordType::{A, Aaaa, Cname, Mx, Soa, Txt};
-    let mut mx2 = vec![3, b'm', b'x', b'2'];
-    mx2.extend_from_slice(&QNAME);
-
+    let with = |mut m: Message, change: &dyn Fn(&mut Message)| {
+        change(&mut m);
+        m
+    };
     let responses = [
         (
             "mx",
-            Response::to("example.com", Mx)?
-                .answer(&QNAME, Mx, 3600, &mx(10, &wire("mx1.example.com")))
-                .answer(&QNAME, Mx, 300, &mx(20, &mx2)),
+            with(to("example.com", Mx), &|m| {
+                m.answers = vec![
+                    record("example.com", Mx, 3600, mx(10, "mx1.example.com")),
+                    record("example.com", Mx, 300, mx(20, "mx2.example.com")),
+                ];
+            }),
         ),
         (
             "null-mx",
-            Response::to("example.net", Mx)?.answer(&QNAME, Mx, 3600, &mx(0, &[0])),
+            with(to("example.net", Mx), &|m| {
+                m.answers = vec![record("example.net", Mx, 3600, mx(0, ""))];
+            }),
         ),
         (
             "nxdomain",
-            Response::to("nowhere.example", Mx)?
-                .rcode(3)
-                .authority(&QNAME, Soa, 900, &soa(300)),
+            with(to("nowhere.example", Mx), &|m| {
+                m.rcode = Rcode::NxDomain;
+                m.authorities = vec![record(
+                    "nowhere.example",
+                    Soa,
+                    900,
+                    soa("nowhere.example", 300),
+                )];
+            }),
         ),
         (
             "nodata",
-            Response::to("a-only.example", Mx)?.authority(&QNAME, Soa, 900, &soa(60)),
+            with(to("a-only.example", Mx), &|m| {
+                m.authorities = vec![record(
+                    "a-only.example",
+                    Soa,
+                    900,
+                    soa("a-only.example", 60),
+                )];
+            }),
         ),
         (
             "a",
-            Response::to("a-only.example", A)?.answer(&QNAME, A, 600, &[192, 0, 2, 25]),
+            with(to("a-only.example", A), &|m| {
+                m.answers = vec![record(
+                    "a-only.example",
+                    A,
+                    600,
+                    RData::A([192, 0, 2, 25].into()),
+                )];
+            }),
         ),
         (
             "aaaa",
-            Response::to("a-only.example", Aaaa)?.answer(
-                &QNAME,
-                Aaaa,
-                600,
-                &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25],
-            ),
+            with(to("a-only.example", Aaaa), &|m| {
+                let ip = [0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x25];
+                m.answers = vec![record("a-only.example", Aaaa, 600, RData::Aaaa(ip.into()))];
+            }),
         ),
         (
             "txt",
-            Response::to("example.com", Txt)?.answer(
-                &QNAME,
-                Txt,
-                3600,
-                &txt(&["v=spf1 ", "mx -all"]),
-            ),
+            with(to("example.com", Txt), &|m| {
+                m.answers = vec![record(
+                    "example.com",
+                    Txt,
+                    3600,
+                    txt(&["v=spf1 ", "mx -all"]),
+                )];
+            }),
         ),
         (
             "dmarc",
-            Response::to("_dmarc.example.com", Txt)?.answer(
-                &QNAME,
-                Txt,
-                3600,
-                &txt(&["v=DMARC1; p=reject"]),
-            ),
+            with(to("_dmarc.example.com", Txt), &|m| {
+                let policy = txt(&["v=DMARC1; p=reject"]);
+                m.answers = vec![record("_dmarc.example.com", Txt, 3600, policy)];
+            }),
         ),
         (
             "cname-chain",
-            Response::to("www.example.com", Mx)?
-                .answer(&QNAME, Cname, 300, &wire("example.com"))
-                .answer(
-                    &wire("example.com"),
-                    Mx,
-                    3600,
-                    &mx(5, &wire("mx.example.com")),
-                ),
+            with(to("www.example.com", Mx), &|m| {
+                m.answers = vec![
+                    record(
+                        "www.example.com",
+                        Cname,
+                        300,
+                        RData::Cname("example.com".into()),
+                    ),
+                    record("example.com", Mx, 3600, mx(5, "mx.example.com")),
+                ];
+            }),
         ),
         (
             "cname-to-self",
-            Response::to("www.example.com", Mx)?.answer(&QNAME, Cname, 300, &QNAME),
+            with(to("www.example.com", Mx), &|m| {
+                let own = RData::Cname("www.example.com".into());
+                m.answers = vec![record("www.example.com", Cname, 300, own)];
+            }),
         ),
         (
             "idn",
-            Response::to("xn--bcher-kva.example", Mx)?.answer(
-                &QNAME,
-                Mx,
-                3600,
-                &mx(10, &wire("mail.xn--bcher-kva.example")),
-            ),
+            with(to("xn--bcher-kva.example", Mx), &|m| {
+                let host = mx(10, "mail.xn--bcher-kva.example");
+                m.answers = vec![record("xn--bcher-kva.example", Mx, 3600, host)];
+            }),
         ),
-        ("servfail", Response::to("example.com", Mx)?.rcode(2)),
-        ("refused", Response::to("example.com", Mx)?.rcode(5)),
-        ("truncated", Response::to("example.com", Mx)?.truncated()),
+        (
+            "servfail",
+            with(to("example.com", Mx), &|m| m.rcode = Rcode::ServFail),
+        ),
+        (
+            "refused",
+            with(to("example.com", Mx), &|m| m.rcode = Rcode::Refused),
+        ),
+        (
+            "truncated",
+            with(to("example.com", Mx), &|m| m.truncated = true),
+        ),
+        // RFC 6891 §6.1.3: BADVERS, an RCODE whose upper bits travel in the OPT record.
         (
             "badvers",
-            Response::to("example.com", Mx)?.extended_rcode(1),
+            with(to("example.com", Mx), &|m| m.rcode = Rcode::Other(16)),
         ),
     ];
-    let mut seeds: Seeds = responses
-        .iter()
-        .map(|(name, response)| ((*name).to_owned(), response.bytes()))
-        .collect();
+    let mut seeds = Seeds::new();
+    for (name, response) in &responses {
+        let bytes = response.encode().map_err(|e| format!("{name}: {e}"))?;
+        seeds.push(((*name).to_owned(), bytes));
+    }
     let query = build_query(0x1234, "example.com", Mx).map_err(|e| e.to_string())?;
     seeds.push(("query".to_owned(), query));
     Ok(seeds)

@@ -1,10 +1,11 @@
 //! Where mail for a domain goes, asked over DNS-over-HTTPS (RFC 8484) and decided by the core.
 //!
-//! Each query is a GET with the `dns` parameter; a server that answers it with anything but a
-//! DNS message is asked again with a POST, which RFC 8484 §4.1 also requires servers to take.
-//! Endpoints are tried in order, starting from the last one that answered, each with its own
-//! deadline. A domain is looked up once while its answer lives (its TTL, an hour at most),
-//! however many addresses share it, and so is each mail host.
+//! The core decides what to ask (`dns::resolve`), what a reply means (`dns::doh`) and how long
+//! answers are kept (`dns::lifetime`); this module moves the bytes with reqwest and keeps two
+//! caches: routes by domain, answers by name and type. Each entry is computed once even when
+//! many addresses wait on it, so a list asks each domain and each mail host once while its
+//! answer lives. Endpoints are tried in order, starting from the last one that answered, each
+//! with its own deadline.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,29 +15,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use mailvet_core::dns::{
-    HostEvidence, Lookup, MailRoute, Message, RData, RecordType, RouteDecision, RouteEvidence,
-    build_query, cache_ttl, check_mx_hosts, doh_get_url, follow_up_queries, mail_route,
-    parse_response,
-};
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use reqwest::{Client, StatusCode, Url};
+use mailvet_core::dns::doh::{DohFailure, DohMethod, DohQuery, DohReply, MAX_MESSAGE};
+use mailvet_core::dns::lifetime::{answer_lifetime, route_lifetime};
+use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace};
+use mailvet_core::dns::{MailRoute, Message, RecordType, host_addresses, normalize_name};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Client, Url};
 use tokio::sync::OnceCell;
 
 use crate::Failure;
 
-/// RFC 8484 §6.
-const DNS_MESSAGE: &str = "application/dns-message";
-/// A DNS message never exceeds 65535 octets (RFC 1035 §4.2.2, its length field over TCP), so a
-/// longer body is no answer and is not read to its end.
-const MAX_MESSAGE: usize = 65_535;
-/// The longest an answer is kept, whatever its TTL: `mailvet serve` runs for weeks.
-const MAX_KEEP: Duration = Duration::from_secs(3600);
-/// How long an answer that may not be cached (no answer, SERVFAIL, a negative answer without
-/// SOA) is still shared, so that a list full of one domain does not ask again for each address.
-/// RFC 2308 §7.1 allows up to five minutes for a server failure.
-const SHORT_KEEP: Duration = Duration::from_secs(30);
-/// The most names kept; beyond it the expired ones go, and all of them if that is not enough.
+/// The most names kept in each cache; beyond it the expired ones go, and all of them if that is
+/// not enough.
 const MAX_ENTRIES: usize = 100_000;
 
 /// The public resolvers asked when no `--doh` is given.
@@ -77,10 +67,11 @@ pub struct Resolver {
     /// The endpoint that answered last, where the next query starts.
     preferred: AtomicUsize,
     routes: Cache<MailRoute>,
-    hosts: Cache<HostAnswers>,
+    /// Answers by type and name; `None` where no endpoint answered.
+    answers: Cache<Option<Message>>,
 }
 
-/// Answers by name, each computed once even when several tasks ask at the same time, and kept
+/// Values by name, each computed once even when several tasks ask at the same time, and kept
 /// until `until`.
 type Cache<T> = Mutex<HashMap<String, Arc<OnceCell<Kept<T>>>>>;
 
@@ -91,15 +82,11 @@ struct Kept<T> {
 }
 
 impl<T> Kept<T> {
-    /// `value`, kept for `ttl` seconds (RFC 2181 §5.2) up to [`MAX_KEEP`], or for
-    /// [`SHORT_KEEP`] when it may not be cached.
-    fn new(value: T, ttl: Option<u32>) -> Kept<T> {
-        let keep = ttl.map_or(SHORT_KEEP, |t| {
-            Duration::from_secs(u64::from(t)).min(MAX_KEEP)
-        });
+    /// `value`, kept for `lifetime` seconds (see `mailvet_core::dns::lifetime`).
+    fn new(value: T, lifetime: u32) -> Kept<T> {
         Kept {
             value,
-            until: Instant::now() + keep,
+            until: Instant::now() + Duration::from_secs(u64::from(lifetime)),
         }
     }
 }
@@ -124,13 +111,6 @@ fn shared_cell<T>(cache: &Cache<T>, key: &str) -> Arc<OnceCell<Kept<T>>> {
     cell
 }
 
-/// The A and AAAA answers for one mail host; `None` when no endpoint answered.
-#[derive(Debug)]
-struct HostAnswers {
-    a: Option<Message>,
-    aaaa: Option<Message>,
-}
-
 #[derive(Debug)]
 struct Endpoint {
     url: String,
@@ -143,8 +123,7 @@ struct Endpoint {
 enum EndpointFailure {
     Timeout,
     Transport(reqwest::Error),
-    Status(StatusCode),
-    NotDns,
+    Doh(DohFailure),
 }
 
 impl fmt::Display for EndpointFailure {
@@ -153,8 +132,7 @@ impl fmt::Display for EndpointFailure {
             EndpointFailure::Timeout => f.write_str("no answer in time"),
             EndpointFailure::Transport(e) if e.is_connect() => f.write_str("could not connect"),
             EndpointFailure::Transport(_) => f.write_str("the HTTP exchange failed"),
-            EndpointFailure::Status(status) => write!(f, "HTTP status {status}"),
-            EndpointFailure::NotDns => f.write_str("the answer was not a DNS message"),
+            EndpointFailure::Doh(failure) => write!(f, "{failure}"),
         }
     }
 }
@@ -191,7 +169,7 @@ impl Resolver {
             timeout,
             preferred: AtomicUsize::new(0),
             routes: Mutex::default(),
-            hosts: Mutex::default(),
+            answers: Mutex::default(),
         })
     }
 
@@ -202,109 +180,56 @@ impl Resolver {
         let kept = cell
             .get_or_init(|| async {
                 let decision = self.look_up(&key).await;
-                Kept::new(decision.route, decision.ttl)
+                let lifetime = route_lifetime(&decision);
+                Kept::new(decision.route, lifetime)
             })
             .await;
         kept.value.clone()
     }
 
-    /// MX first; A and AAAA together, only when the core asks for them; then the MX hosts.
-    async fn look_up(&self, domain: &str) -> RouteDecision {
-        let Some(mx) = self.query(domain, RecordType::Mx).await else {
-            return mail_route(&RouteEvidence::mx_only(domain, Lookup::Failed));
-        };
-        let follow_up = follow_up_queries(domain, &mx);
-        let asked = |rtype| async move {
-            if follow_up.contains(&rtype) {
-                Some(self.query(domain, rtype).await)
-            } else {
-                None
-            }
-        };
-        let (a, aaaa) = tokio::join!(asked(RecordType::A), asked(RecordType::Aaaa));
-        let route = mail_route(&RouteEvidence {
-            domain,
-            mx: Lookup::Answer(&mx),
-            a: a.as_ref().map(lookup),
-            aaaa: aaaa.as_ref().map(lookup),
-        });
-        self.with_host_addresses(route).await
+    /// The core's lookup, paced for a list of many domains: resolvers run out of capacity
+    /// before a list runs out of time.
+    async fn look_up(&self, domain: &str) -> mailvet_core::dns::RouteDecision {
+        let lookup = MailRouteLookup::new(domain, Pace::FewestQueries, LookupBudget::MAIL_ROUTE);
+        lookup
+            .run(|q| async move { self.answer(&q.name, q.rtype).await })
+            .await
     }
 
-    /// Checks that the MX hosts have addresses (RFC 5321 §5.1), in order of preference,
-    /// stopping at the first that has one: most routes are settled by their first host.
-    async fn with_host_addresses(&self, route: RouteDecision) -> RouteDecision {
-        let hosts: Vec<String> = match &route.route {
-            MailRoute::Hosts(hosts) if !hosts.iter().any(|h| h.implicit) => {
-                hosts.iter().map(|h| h.host.clone()).collect()
-            }
-            _ => return route,
-        };
-        let mut answers = Vec::with_capacity(hosts.len());
-        for host in &hosts {
-            answers.push(self.host_addresses(host).await);
-            let decided = check_mx_hosts(route.clone(), &host_evidence(&hosts, &answers));
-            if matches!(decided.route, MailRoute::Hosts(_)) {
-                return decided;
-            }
-        }
-        check_mx_hosts(route, &host_evidence(&hosts, &answers))
-    }
-
-    /// The A and AAAA answers for a mail host, asked together, once while they live: many
-    /// domains share their mail hosts.
-    async fn host_addresses(&self, host: &str) -> Arc<OnceCell<Kept<HostAnswers>>> {
-        let cell = shared_cell(&self.hosts, host);
-        cell.get_or_init(|| async {
-            let (a, aaaa) = tokio::join!(
-                self.query(host, RecordType::A),
-                self.query(host, RecordType::Aaaa)
-            );
-            // Both answers are kept as long as the shorter-lived may be.
-            let ttl = match (&a, &aaaa) {
-                (Some(a), Some(aaaa)) => cache_ttl(a).zip(cache_ttl(aaaa)).map(|(a, b)| a.min(b)),
-                _ => None,
-            };
-            Kept::new(HostAnswers { a, aaaa }, ttl)
-        })
-        .await;
-        cell
+    /// The answer for `name` and `rtype`, asked once while it lives: many domains share their
+    /// mail hosts, and the prober asks for the hosts' addresses after the route.
+    async fn answer(&self, name: &str, rtype: RecordType) -> Option<Message> {
+        let key = format!("{}/{}", rtype.code(), normalize_name(name));
+        let cell = shared_cell(&self.answers, &key);
+        let kept = cell
+            .get_or_init(|| async {
+                let answer = self.query(name, rtype).await;
+                let lifetime = answer.as_ref().map_or(0, answer_lifetime);
+                Kept::new(answer, lifetime)
+            })
+            .await;
+        kept.value.clone()
     }
 
     /// The addresses of a mail host, IPv4 before IPv6; empty when DNS has none or gave no
     /// answer.
     pub async fn host_ips(&self, host: &str) -> Vec<IpAddr> {
-        let cell = self.host_addresses(host).await;
-        let Some(Kept { value: answers, .. }) = cell.get() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (message, rtype) in [
-            (&answers.a, RecordType::A),
-            (&answers.aaaa, RecordType::Aaaa),
-        ] {
-            let Some(message) = message else { continue };
-            for record in message.answers_for(host, rtype) {
-                match record.data {
-                    RData::A(ip) => out.push(IpAddr::V4(ip)),
-                    RData::Aaaa(ip) => out.push(IpAddr::V6(ip)),
-                    _ => {}
-                }
-            }
-        }
-        out
+        let (a, aaaa) = tokio::join!(
+            self.answer(host, RecordType::A),
+            self.answer(host, RecordType::Aaaa)
+        );
+        host_addresses(host, a.as_ref(), aaaa.as_ref())
     }
 
     /// One query, through the endpoints in turn; `None` when none of them answered.
     async fn query(&self, name: &str, rtype: RecordType) -> Option<Message> {
-        // RFC 8484 §4.1: ID 0, so that HTTP caches can share the answer.
-        let wire = build_query(0, name, rtype).ok()?;
+        let query = DohQuery::new(name, rtype).ok()?;
         let count = self.endpoints.len();
         let start = self.preferred.load(Ordering::Relaxed);
         for i in 0..count {
             let index = (start + i) % count;
             let endpoint = &self.endpoints[index];
-            let outcome = tokio::time::timeout(self.timeout, self.exchange(&endpoint.url, &wire))
+            let outcome = tokio::time::timeout(self.timeout, self.exchange(&endpoint.url, &query))
                 .await
                 .unwrap_or(Err(EndpointFailure::Timeout));
             match outcome {
@@ -330,74 +255,64 @@ impl Resolver {
         None
     }
 
-    /// GET, then POST when the GET was answered with something other than a DNS message.
-    async fn exchange(&self, endpoint: &str, wire: &[u8]) -> Result<Message, EndpointFailure> {
-        let get = self
-            .client
-            .get(doh_get_url(endpoint, wire))
-            .header(ACCEPT, DNS_MESSAGE);
-        match read_answer(get).await {
-            Err(EndpointFailure::Status(_) | EndpointFailure::NotDns) => {}
-            other => return other,
+    /// GET, then POST when the core says the GET was refused.
+    async fn exchange(&self, endpoint: &str, query: &DohQuery) -> Result<Message, EndpointFailure> {
+        let mut reply = self.send(endpoint, query, DohMethod::Get).await?;
+        if let DohReply::RetryAsPost(_) = reply {
+            reply = self.send(endpoint, query, DohMethod::Post).await?;
         }
-        let post = self
-            .client
-            .post(endpoint)
-            .header(ACCEPT, DNS_MESSAGE)
-            .header(CONTENT_TYPE, DNS_MESSAGE)
-            .body(wire.to_vec());
-        read_answer(post).await
-    }
-}
-
-/// A query's outcome as the core reads it; `None` when no endpoint answered.
-fn lookup(answer: &Option<Message>) -> Lookup<'_> {
-    answer.as_ref().map_or(Lookup::Failed, Lookup::Answer)
-}
-
-/// The evidence of the hosts looked up so far: `answers` holds the first hosts' answers.
-fn host_evidence<'a>(
-    hosts: &'a [String],
-    answers: &'a [Arc<OnceCell<Kept<HostAnswers>>>],
-) -> Vec<HostEvidence<'a>> {
-    hosts
-        .iter()
-        .zip(answers)
-        .filter_map(|(host, cell)| {
-            cell.get().map(|kept| HostEvidence {
-                host,
-                a: lookup(&kept.value.a),
-                aaaa: lookup(&kept.value.aaaa),
-            })
-        })
-        .collect()
-}
-
-async fn read_answer(request: reqwest::RequestBuilder) -> Result<Message, EndpointFailure> {
-    let mut response = request.send().await.map_err(EndpointFailure::Transport)?;
-    // RFC 8484 §4.2.1: a DNS answer, even SERVFAIL, comes with a 2xx status.
-    if !response.status().is_success() {
-        return Err(EndpointFailure::Status(response.status()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(EndpointFailure::Transport)? {
-        if body.len() + chunk.len() > MAX_MESSAGE {
-            return Err(EndpointFailure::NotDns);
+        match reply {
+            DohReply::Answer(message) => Ok(message),
+            DohReply::RetryAsPost(failure) | DohReply::Failed(failure) => {
+                Err(EndpointFailure::Doh(failure))
+            }
         }
-        body.extend_from_slice(&chunk);
     }
-    parse_response(&body).map_err(|_| EndpointFailure::NotDns)
+
+    /// One HTTP exchange, read by the core. The body is read only as far as a DNS message can
+    /// reach, and one octet more for the core to see that it is too long.
+    async fn send(
+        &self,
+        endpoint: &str,
+        query: &DohQuery,
+        method: DohMethod,
+    ) -> Result<DohReply, EndpointFailure> {
+        let (headers, body) = query.request(method);
+        let url = query.url(endpoint, method);
+        let mut request = match method {
+            DohMethod::Get => self.client.get(url),
+            DohMethod::Post => self.client.post(url).body(body.to_vec()),
+        };
+        for &(name, value) in headers {
+            request = request.header(name, value);
+        }
+        let mut response = request.send().await.map_err(EndpointFailure::Transport)?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let mut body = Vec::new();
+        while body.len() <= MAX_MESSAGE {
+            match response.chunk().await.map_err(EndpointFailure::Transport)? {
+                Some(chunk) => body.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        Ok(query.read(method, status, content_type.as_deref(), &body))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     //! Against a small DoH server on loopback that logs what it is asked: `mx.example` and
     //! `dangling.example` have an MX naming `mail.` under them, `mail.mx.example` and
-    //! `implicit.example` an A record, and every other name is NXDOMAIN.
+    //! `implicit.example` an A record, and every other name is NXDOMAIN. Its answers are
+    //! written by the core's encoder.
 
     use std::sync::Mutex as StdMutex;
 
-    use mailvet_core::dns::MxHost;
+    use mailvet_core::dns::{MxHost, RData, Rcode, Record, Soa, parse_query};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
@@ -474,14 +389,16 @@ mod tests {
         } else {
             request[head_end..].to_vec()
         };
-        let (name, rtype, question_end) = question(&query);
+        let query = parse_query(&query).unwrap();
+        let question = &query.questions[0];
+        let (name, rtype) = (question.name.clone(), question.rtype.code());
         log.lock()
             .unwrap()
             .push((method.to_owned(), name.clone(), rtype));
         let (status, body) = match behaviour {
             Behaviour::PostOnly if method == "GET" => ("405 Method Not Allowed", Vec::new()),
             Behaviour::Garbage => ("200 OK", b"hello".to_vec()),
-            _ => ("200 OK", answer(&query[..question_end], &name, rtype)),
+            _ => ("200 OK", answer(query.id, &name, question.rtype)),
         };
         let head = format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/dns-message\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -508,49 +425,48 @@ mod tests {
         out
     }
 
-    /// The question's name, type, and where it ends in the message.
-    fn question(query: &[u8]) -> (String, u16, usize) {
-        let mut labels = Vec::new();
-        let mut at = 12;
-        while query[at] != 0 {
-            let len = usize::from(query[at]);
-            labels.push(String::from_utf8(query[at + 1..at + 1 + len].to_vec()).unwrap());
-            at += 1 + len;
-        }
-        let rtype = u16::from_be_bytes([query[at + 1], query[at + 2]]);
-        (labels.join("."), rtype, at + 5)
-    }
-
-    /// A response echoing the question, with the records of this server's small zone.
-    fn answer(question: &[u8], name: &str, rtype: u16) -> Vec<u8> {
-        let mut rdata: Vec<(u16, Vec<u8>)> = Vec::new();
-        let mut rcode = 0;
-        match (name, rtype) {
-            ("mx.example" | "dangling.example", 15) => {
-                let mut mx = vec![0, 10, 4];
-                mx.extend_from_slice(b"mail");
-                for label in name.split('.') {
-                    mx.push(label.len() as u8);
-                    mx.extend_from_slice(label.as_bytes());
-                }
-                mx.push(0);
-                rdata.push((15, mx));
+    /// The response to `name`/`rtype` from this server's small zone.
+    fn answer(id: u16, name: &str, rtype: RecordType) -> Vec<u8> {
+        let mut m = Message::response_to(id, name, rtype);
+        let data = match (name, rtype) {
+            ("mx.example" | "dangling.example", RecordType::Mx) => Some(RData::Mx {
+                preference: 10,
+                exchange: format!("mail.{name}"),
+            }),
+            ("mail.mx.example" | "implicit.example", RecordType::A) => {
+                Some(RData::A([127, 0, 0, 1].into()))
             }
-            ("mail.mx.example" | "implicit.example", 1) => rdata.push((1, vec![127, 0, 0, 1])),
-            ("mx.example" | "dangling.example" | "mail.mx.example" | "implicit.example", _) => {}
-            _ => rcode = 3,
+            ("mx.example" | "dangling.example" | "mail.mx.example" | "implicit.example", _) => None,
+            _ => {
+                m.rcode = Rcode::NxDomain;
+                None
+            }
+        };
+        match data {
+            Some(data) => m.answers.push(Record {
+                name: name.to_owned(),
+                rtype,
+                ttl: 60,
+                data,
+            }),
+            // RFC 2308 §3: a negative answer carries the zone's SOA, which says how long it
+            // may be cached (§5).
+            None => m.authorities.push(Record {
+                name: "example".to_owned(),
+                rtype: RecordType::Soa,
+                ttl: 60,
+                data: RData::Soa(Soa {
+                    mname: "ns.example".to_owned(),
+                    rname: "hostmaster.example".to_owned(),
+                    serial: 1,
+                    refresh: 3600,
+                    retry: 600,
+                    expire: 86_400,
+                    minimum: 60,
+                }),
+            }),
         }
-        let mut out = question.to_vec();
-        out[2..4].copy_from_slice(&[0x81, 0x80 | rcode]);
-        out[6..12].copy_from_slice(&[0, rdata.len() as u8, 0, 0, 0, 0]);
-        for (rtype, data) in rdata {
-            out.extend_from_slice(&[0xC0, 12]);
-            out.extend_from_slice(&rtype.to_be_bytes());
-            out.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
-            out.extend_from_slice(&(data.len() as u16).to_be_bytes());
-            out.extend_from_slice(&data);
-        }
-        out
+        m.encode().unwrap()
     }
 
     fn resolver(endpoints: &[&str], timeout_ms: u64) -> Resolver {
@@ -667,19 +583,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn answers_are_kept_for_their_ttl() {
+    async fn answers_are_kept_for_their_lifetime() {
         let cache: Cache<u32> = Mutex::default();
         let cell = shared_cell(&cache, "a");
-        cell.get_or_init(|| async { Kept::new(1, Some(0)) }).await;
-        // A TTL of 0: expired at once, so the next look-up gets a new cell.
+        cell.get_or_init(|| async { Kept::new(1, 0) }).await;
+        // A lifetime of 0: expired at once, so the next look-up gets a new cell.
         let again = shared_cell(&cache, "a");
         assert!(again.get().is_none());
-        again.get_or_init(|| async { Kept::new(2, Some(60)) }).await;
+        again.get_or_init(|| async { Kept::new(2, 60) }).await;
         assert_eq!(shared_cell(&cache, "a").get().map(|k| k.value), Some(2));
         let now = Instant::now();
-        assert!(Kept::new((), None).until <= now + SHORT_KEEP + Duration::from_secs(1));
-        assert!(Kept::new((), Some(u32::MAX)).until <= now + MAX_KEEP + Duration::from_secs(1));
-        assert!(Kept::new((), Some(600)).until >= now + Duration::from_secs(600));
+        assert!(Kept::new((), 600).until >= now + Duration::from_secs(600));
     }
 
     #[tokio::test]

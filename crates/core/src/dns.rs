@@ -6,21 +6,27 @@
 //!
 //! Names come out in presentation form (RFC 1035 §5.1): lowercased ASCII, no trailing dot, the
 //! root as the empty string, and every octet other than a letter, digit, `-` or `_` written as
-//! `\DDD`. Where mail for a domain goes is decided in [`route`].
+//! `\DDD`. Where mail for a domain goes is decided in [`route`], and found query by query by
+//! the machine in [`resolve`]. What a DoH reply means is decided in [`doh`], how long any cache
+//! keeps an answer in [`lifetime`]. [`Message::encode`] writes responses, for test servers.
 
+pub mod doh;
+mod encode;
 mod error;
+pub mod lifetime;
 mod message;
 mod name;
 mod query;
+pub mod resolve;
 pub mod route;
 
 pub use error::{DnsError, DnsErrorKind};
-pub use message::{Message, Question, RData, Record, Soa, parse_response};
+pub use message::{Message, Question, RData, Record, Soa, parse_query, parse_response};
 pub use name::normalize_name;
 pub use query::{base64url, build_query, doh_get_url};
 pub use route::{
     DnsFailure, HostEvidence, Lookup, MailRoute, MxHost, RouteDecision, RouteEvidence, cache_ttl,
-    check_mx_hosts, follow_up_queries, mail_route,
+    check_mx_hosts, follow_up_queries, host_addresses, mail_route,
 };
 
 use core::fmt;

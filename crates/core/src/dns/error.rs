@@ -24,6 +24,8 @@ pub enum DnsErrorKind {
     UnexpectedEnd,
     /// The QR bit is clear: this is a query, not a response (RFC 1035 §4.1.1).
     NotAResponse,
+    /// The QR bit is set: this is a response, not a query (RFC 1035 §4.1.1).
+    NotAQuery,
     /// The response is for an operation other than a standard query (RFC 1035 §4.1.1).
     UnexpectedOpcode,
     /// A compression pointer that does not point strictly backwards, or too many of them
@@ -35,6 +37,9 @@ pub enum DnsErrorKind {
     BadRdata,
     /// More than one OPT record (RFC 6891 §6.1.1).
     DuplicateOpt,
+    /// A message to write would be longer than 65535 octets, or hold more records than its
+    /// header can count (RFC 1035 §4.1.1, §4.2.2).
+    MessageTooLong,
 }
 
 impl DnsError {
@@ -56,11 +61,13 @@ impl DnsError {
             DnsErrorKind::InvalidCharacter => "invalid_character",
             DnsErrorKind::UnexpectedEnd => "unexpected_end",
             DnsErrorKind::NotAResponse => "not_a_response",
+            DnsErrorKind::NotAQuery => "not_a_query",
             DnsErrorKind::UnexpectedOpcode => "unexpected_opcode",
             DnsErrorKind::BadPointer => "bad_pointer",
             DnsErrorKind::BadLabelType => "bad_label_type",
             DnsErrorKind::BadRdata => "bad_rdata",
             DnsErrorKind::DuplicateOpt => "duplicate_opt",
+            DnsErrorKind::MessageTooLong => "message_too_long",
         }
     }
 }
@@ -85,6 +92,7 @@ impl fmt::Display for DnsError {
             }
             DnsErrorKind::UnexpectedEnd => "The DNS response ends in the middle of a field.",
             DnsErrorKind::NotAResponse => "The DNS message is a query, not a response.",
+            DnsErrorKind::NotAQuery => "The DNS message is a response, not a query.",
             DnsErrorKind::UnexpectedOpcode => {
                 "The DNS response is not an answer to a standard query."
             }
@@ -94,6 +102,7 @@ impl fmt::Display for DnsError {
                 "The DNS response has a record whose data does not fit its type."
             }
             DnsErrorKind::DuplicateOpt => "The DNS response has more than one OPT record.",
+            DnsErrorKind::MessageTooLong => "The DNS message is longer than 65535 octets.",
         })
     }
 }
@@ -114,11 +123,13 @@ mod tests {
             DnsErrorKind::InvalidCharacter,
             DnsErrorKind::UnexpectedEnd,
             DnsErrorKind::NotAResponse,
+            DnsErrorKind::NotAQuery,
             DnsErrorKind::UnexpectedOpcode,
             DnsErrorKind::BadPointer,
             DnsErrorKind::BadLabelType,
             DnsErrorKind::BadRdata,
             DnsErrorKind::DuplicateOpt,
+            DnsErrorKind::MessageTooLong,
         ];
         let mut codes: Vec<&str> = kinds.iter().map(|&k| DnsError::new(k).code()).collect();
         for (kind, code) in kinds.iter().zip(&codes) {

@@ -131,11 +131,21 @@ impl Message {
         })
     }
 
-    /// Whether this message answers the query `id`, `name`, `rtype`: same ID and the one
-    /// question echoed back (RFC 1035 §7.3).
+    /// Whether this message answers the query `id`, `name`, `rtype`: same ID, and the
+    /// question [echoed](Message::echoes).
     pub fn answers_query(&self, id: u16, name: &str, rtype: RecordType) -> bool {
-        self.id == id
-            && matches!(self.questions.as_slice(), [q] if q.rtype == rtype && q.name == normalize_name(name))
+        self.id == id && self.echoes(name, rtype)
+    }
+
+    /// Whether the question section is that of a query for `name` and `rtype`. RFC 1035 §7.3: a
+    /// response whose question differs is not an answer to ours. Some DoH gateways leave the
+    /// question out; that alone is no reason to reject an answer.
+    pub fn echoes(&self, name: &str, rtype: RecordType) -> bool {
+        match self.questions.as_slice() {
+            [] => true,
+            [q] => q.rtype == rtype && q.name == normalize_name(name),
+            _ => false,
+        }
     }
 }
 
@@ -144,6 +154,16 @@ impl Message {
 /// Trailing octets after the last record are ignored. The ID is not checked here: compare it,
 /// and the question, with [`Message::answers_query`].
 pub fn parse_response(msg: &[u8]) -> Result<Message, DnsError> {
+    parse(msg, true)
+}
+
+/// Reads a DNS query, as a server does: its questions, and the records a query may carry such
+/// as OPT. The flags of a response read as false.
+pub fn parse_query(msg: &[u8]) -> Result<Message, DnsError> {
+    parse(msg, false)
+}
+
+fn parse(msg: &[u8], response: bool) -> Result<Message, DnsError> {
     let mut r = Reader { msg, pos: 0 };
     let id = r.u16()?;
     let flags = r.u16()?;
@@ -152,9 +172,11 @@ pub fn parse_response(msg: &[u8]) -> Result<Message, DnsError> {
     let nscount = r.u16()?;
     let arcount = r.u16()?;
 
-    // RFC 1035 §4.1.1 header flags.
-    if flags & 0x8000 == 0 {
-        return Err(DnsErrorKind::NotAResponse.into());
+    // RFC 1035 §4.1.1 header flags: QR tells a response from a query.
+    match (flags & 0x8000 != 0, response) {
+        (false, true) => return Err(DnsErrorKind::NotAResponse.into()),
+        (true, false) => return Err(DnsErrorKind::NotAQuery.into()),
+        _ => {}
     }
     if (flags >> 11) & 0xF != 0 {
         return Err(DnsErrorKind::UnexpectedOpcode.into());
@@ -451,6 +473,20 @@ mod tests {
         assert!(!m.answers_query(0x1235, "example.com", RecordType::Mx));
         assert!(!m.answers_query(0x1234, "example.org", RecordType::Mx));
         assert!(!m.answers_query(0x1234, "example.com", RecordType::A));
+    }
+
+    #[test]
+    fn queries_are_read_only_as_queries() {
+        let query = build_query(0x4242, "Example.com", RecordType::Mx).unwrap();
+        let m = parse_query(&query).unwrap();
+        assert_eq!(m.id, 0x4242);
+        assert!(m.answers_query(0x4242, "example.com", RecordType::Mx));
+        assert!(m.additionals.is_empty(), "the OPT record is not a record");
+        assert_eq!(err(&query), "not_a_response");
+        assert_eq!(
+            parse_query(&mx_response()).map_err(|e| e.code()),
+            Err("not_a_query")
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub(crate) const CLASS_IN: u16 = 1;
 /// TYPE OPT (RFC 6891 §6.1.1).
 pub(crate) const TYPE_OPT: u16 = 41;
 /// The UDP payload size recommended by DNS Flag Day 2020, which avoids IP fragmentation.
-const EDNS_PAYLOAD: u16 = 1232;
+pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
 /// Builds a standard query for `name` (ASCII A-labels, trailing dot optional, `.` for the root).
 ///

@@ -1,7 +1,9 @@
 //! Where mail for a domain goes, decided from DNS answers (RFC 5321 §5.1, RFC 7505).
 //!
-//! The caller runs the MX query, asks [`follow_up_queries`] whether the A and AAAA queries are
-//! needed (they can run concurrently), and passes every answer to [`mail_route`]:
+//! [`super::resolve::MailRouteLookup`] drives these functions query by query, MX hosts
+//! included; a caller holding its own answers can use them directly. It runs the MX query, asks
+//! [`follow_up_queries`] whether the A and AAAA queries are needed (they can run concurrently),
+//! and passes every answer to [`mail_route`]:
 //!
 //! ```
 //! use mailvet_core::dns::route::{Lookup, RouteDecision, RouteEvidence, follow_up_queries, mail_route};
@@ -29,8 +31,9 @@
 //! ```
 
 use core::fmt;
+use std::net::IpAddr;
 
-use super::message::{Message, Question, RData, Record};
+use super::message::{Message, RData, Record};
 use super::name::normalize_name;
 use super::{Rcode, RecordType};
 
@@ -105,6 +108,8 @@ pub enum DnsFailure {
     NoAnswer,
     /// The MX answer was empty and the A/AAAA answers it calls for were not given.
     AddressLookupsMissing,
+    /// The lookup needed more queries than its budget allowed.
+    LookupLimit,
 }
 
 /// A route and how long it may be cached, in seconds. `ttl` is `None` when the evidence may not
@@ -232,6 +237,23 @@ pub fn check_mx_hosts(route: RouteDecision, hosts: &[HostEvidence<'_>]) -> Route
         Some(f) => failure(f),
         None => decision(MailRoute::NoMailServer, negative_ttl),
     }
+}
+
+/// The addresses of `host` in its A and AAAA answers (`None`: not asked, or no answer), IPv4
+/// first, following CNAME records (RFC 1034 §3.6.2).
+pub fn host_addresses(host: &str, a: Option<&Message>, aaaa: Option<&Message>) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for (answer, rtype) in [(a, RecordType::A), (aaaa, RecordType::Aaaa)] {
+        let Some(answer) = answer else { continue };
+        for record in answer.answers_for(host, rtype) {
+            match record.data {
+                RData::A(ip) => out.push(IpAddr::V4(ip)),
+                RData::Aaaa(ip) => out.push(IpAddr::V6(ip)),
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// How long one response may be kept in a cache, in seconds; `None` when it may not be.
@@ -377,13 +399,10 @@ fn checked(m: &Message, domain: &str, rtype: RecordType) -> Result<(), DnsFailur
     if m.truncated {
         return Err(DnsFailure::Truncated);
     }
-    let echoes = |q: &Question| q.rtype == rtype && q.name == normalize_name(domain);
-    // RFC 1035 §7.3: a response whose question differs is not an answer to ours. Some DoH
-    // gateways omit the question; that alone is no reason to reject the answer.
-    match m.questions.as_slice() {
-        [] => Ok(()),
-        [q] if echoes(q) => Ok(()),
-        _ => Err(DnsFailure::WrongQuestion),
+    if m.echoes(domain, rtype) {
+        Ok(())
+    } else {
+        Err(DnsFailure::WrongQuestion)
     }
 }
 
@@ -439,6 +458,7 @@ impl DnsFailure {
             DnsFailure::WrongQuestion => "dns_wrong_question",
             DnsFailure::NoAnswer => "dns_no_answer",
             DnsFailure::AddressLookupsMissing => "dns_address_lookups_missing",
+            DnsFailure::LookupLimit => "dns_lookup_limit",
         }
     }
 }
@@ -454,6 +474,9 @@ impl fmt::Display for DnsFailure {
             DnsFailure::NoAnswer => f.write_str("The DNS resolver could not be reached."),
             DnsFailure::AddressLookupsMissing => {
                 f.write_str("The domain's address records were not looked up.")
+            }
+            DnsFailure::LookupLimit => {
+                f.write_str("Finding the domain's mail servers took too many DNS queries.")
             }
         }
     }
@@ -1031,6 +1054,24 @@ mod tests {
     }
 
     #[test]
+    fn host_addresses_come_ipv4_first() {
+        let v4 = message(Rcode::NoError, RecordType::A, vec![a(60)], None);
+        let v6 = message(Rcode::NoError, RecordType::Aaaa, vec![aaaa(60)], None);
+        assert_eq!(
+            host_addresses(DOMAIN, Some(&v4), Some(&v6)),
+            [
+                IpAddr::from(Ipv4Addr::new(192, 0, 2, 25)),
+                IpAddr::from(Ipv6Addr::LOCALHOST)
+            ]
+        );
+        assert_eq!(
+            host_addresses("other.example", Some(&v4), None),
+            Vec::<IpAddr>::new()
+        );
+        assert!(host_addresses(DOMAIN, None, None).is_empty());
+    }
+
+    #[test]
     fn cache_ttl_of_positive_and_negative_answers() {
         let positive = message(
             Rcode::NoError,
@@ -1116,6 +1157,7 @@ mod tests {
             DnsFailure::WrongQuestion,
             DnsFailure::NoAnswer,
             DnsFailure::AddressLookupsMissing,
+            DnsFailure::LookupLimit,
         ];
         let mut codes: Vec<&str> = failures.iter().map(DnsFailure::code).collect();
         codes.sort_unstable();
