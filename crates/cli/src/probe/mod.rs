@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use mailvet_core::dns::MxHost;
+use mailvet_core::dns::route::named_hosts;
 use mailvet_core::report::{MailboxEvidence, MxSummary};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::{Instant, timeout_at};
@@ -73,21 +74,10 @@ impl MailHost {
             .collect()
     }
 
-    /// The hosts a caller named, by preference, each once.
+    /// The hosts a caller named, by the rules of an MX answer (`dns::route::named_hosts`).
     pub fn from_summaries(hosts: &[MxSummary]) -> Vec<MailHost> {
-        let mut out: Vec<MailHost> = Vec::with_capacity(hosts.len());
-        for h in hosts {
-            let name = h.host.trim_end_matches('.').to_ascii_lowercase();
-            if !out.iter().any(|o| o.name == name) {
-                out.push(MailHost {
-                    preference: h.preference,
-                    name,
-                    literal: None,
-                });
-            }
-        }
-        out.sort_by_key(|h| h.preference);
-        out
+        let named = named_hosts(hosts.iter().map(|h| (h.preference, h.host.as_str())));
+        MailHost::from_route(&named)
     }
 
     /// The host of an address literal, named as in the address (`[192.0.2.1]`).

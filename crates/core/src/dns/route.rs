@@ -366,6 +366,21 @@ fn explicit_route(records: &[&Record], ttl: Option<u32>) -> RouteDecision {
     decision(MailRoute::Hosts(hosts), ttl)
 }
 
+/// MX hosts that someone else found (the Worker names them to the prober), made into a route's
+/// hosts by the rules an MX answer follows: names in presentation form, each once at its best
+/// preference, by preference then name, at most [`MAX_HOSTS`]. The root (a null MX) names no
+/// host to contact and is left out.
+pub fn named_hosts<'n>(named: impl IntoIterator<Item = (u16, &'n str)>) -> Vec<MxHost> {
+    let mut hosts = Vec::new();
+    for (preference, name) in named {
+        let name = normalize_name(name);
+        if !name.is_empty() {
+            insert_host(&mut hosts, preference, &name);
+        }
+    }
+    hosts
+}
+
 /// Inserts a host into `hosts`, kept sorted by preference then name, holding each host once
 /// (at its best preference) and at most [`MAX_HOSTS`] of them. Linear in `MAX_HOSTS`, so a
 /// hostile answer with thousands of MX records costs little.
@@ -1131,6 +1146,27 @@ mod tests {
                 ttl: Some(3600)
             }
         );
+    }
+
+    #[test]
+    fn named_hosts_follow_the_rules_of_an_mx_answer() {
+        let named = [
+            (20, "MX2.example."),
+            (10, "mx1.example"),
+            (30, "mx2.example"),
+            (5, ""),
+            (5, "."),
+        ];
+        assert_eq!(
+            named_hosts(named),
+            [host(10, "mx1.example"), host(20, "mx2.example")]
+        );
+        let many: Vec<(u16, String)> = (0..40)
+            .map(|i| (40 - i, format!("mx{i}.example")))
+            .collect();
+        let hosts = named_hosts(many.iter().map(|(p, n)| (*p, n.as_str())));
+        assert_eq!(hosts.len(), MAX_HOSTS);
+        assert_eq!(hosts[0], host(1, "mx39.example"));
     }
 
     #[test]
