@@ -52,7 +52,7 @@ mod tests {
     use super::*;
 
     fn mailbox(text: &str) -> Mailbox {
-        Mailbox::new(&crate::syntax::parse(text).unwrap())
+        Mailbox::new(&crate::syntax::parse_in_tests(text).unwrap())
     }
 
     #[test]

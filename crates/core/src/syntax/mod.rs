@@ -140,6 +140,15 @@ pub const MAX_DOMAIN_OCTETS: usize = 253;
 /// angle brackets (RFC 3696 erratum 1690).
 pub const MAX_ADDRESS_OCTETS: usize = 254;
 
+/// [`parse`] for the core's unit tests: without `idna`, the ICU4X back end is registered first,
+/// as a caller of such a build registers one.
+#[cfg(test)]
+pub(crate) fn parse_in_tests(input: &str) -> Result<Address, SyntaxError> {
+    #[cfg(not(feature = "idna"))]
+    set_unicode(&icu4x::Icu4x);
+    parse(input)
+}
+
 /// Parses bytes as [`parse`] does, for inputs that come from files and may not be text: bytes
 /// that are not UTF-8 are the error `invalid_utf8`, at the first byte that is not.
 pub fn parse_bytes(input: &[u8]) -> Result<Address, SyntaxError> {

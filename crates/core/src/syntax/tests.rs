@@ -1,11 +1,6 @@
 use super::*;
 
-/// Without `idna`, [`super::parse`] with the ICU4X back end registered, as a caller would.
-#[cfg(not(feature = "idna"))]
-fn parse(input: &str) -> Result<Address, SyntaxError> {
-    set_unicode(&icu4x::Icu4x);
-    super::parse(input)
-}
+use super::parse_in_tests as parse;
 
 fn error(input: &str) -> (SyntaxErrorCode, usize) {
     let e = parse(input).expect_err(input);

@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::smtp::Stage;
-use crate::syntax::parse;
+use crate::syntax::parse_in_tests as parse;
 
 #[path = "rules.rs"]
 mod rules;
