@@ -268,8 +268,10 @@ fn corpora() {
             _ => {}
         }
     }
+    // A row is text (the browser test reads the same rows as JavaScript strings), so bytes that
+    // are not UTF-8 are tested with `parse_bytes` in the unit tests instead.
     for code in SyntaxErrorCode::ALL {
-        if !codes_seen.contains(code.code()) {
+        if code != SyntaxErrorCode::InvalidUtf8 && !codes_seen.contains(code.code()) {
             let _ = writeln!(failures, "no row expects the error {}", code.code());
         }
     }
