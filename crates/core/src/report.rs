@@ -20,6 +20,8 @@
 //! assert_eq!(report.suggestion.as_deref(), Some("jane@gmail.com"));
 //! ```
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dns::route::MailRoute;
@@ -199,11 +201,54 @@ pub struct ProbeResponse {
     pub evidence: MailboxEvidence,
 }
 
+/// What a [`Check`] works out from the domain alone, the same for every address at it: the lists
+/// of domains and the typo suggestion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainFacts {
+    disposable: bool,
+    free_provider: bool,
+    /// The domain to suggest instead (see [`suggest::suggest_domain`]).
+    suggestion: Option<String>,
+}
+
+impl DomainFacts {
+    /// The facts of `domain` (A-labels) by `lists`, given whether DNS says the domain receives
+    /// no mail ([`suggest::receives_no_mail`]).
+    pub fn work_out(lists: &Lists, domain: &str, no_mail: bool) -> DomainFacts {
+        DomainFacts {
+            disposable: lists.is_disposable(domain),
+            free_provider: lists.is_free_provider(domain),
+            suggestion: suggest::suggest_domain(lists, domain, no_mail),
+        }
+    }
+}
+
+/// Where a [`Check`] gets the [`DomainFacts`] of a domain. A list of a million addresses has
+/// far fewer domains, and working out a typo suggestion costs more than parsing the address, so
+/// a caller that checks many keeps the facts by domain and `no_mail` (the core keeps nothing:
+/// memory, and how much of it to spend, is the caller's). A memo serves one [`Lists`].
+pub trait DomainMemo: Sync + fmt::Debug {
+    /// The facts of `domain` for `no_mail`: kept ones, or else what `work_out` gives.
+    fn facts(&self, domain: &str, no_mail: bool, work_out: &dyn Fn() -> DomainFacts)
+    -> DomainFacts;
+}
+
+/// No memo: the facts are worked out for every address.
+#[derive(Debug)]
+struct NoMemo;
+
+impl DomainMemo for NoMemo {
+    fn facts(&self, _: &str, _: bool, work_out: &dyn Fn() -> DomainFacts) -> DomainFacts {
+        work_out()
+    }
+}
+
 /// An address on its way through the layers.
 #[derive(Clone, Debug)]
 pub struct Check<'a> {
     input: String,
     lists: &'a Lists,
+    memo: &'a dyn DomainMemo,
     parsed: Result<Address, SyntaxError>,
     reasons: Vec<Reason>,
     suggestion: Option<Suggestion>,
@@ -214,6 +259,12 @@ pub struct Check<'a> {
 impl<'a> Check<'a> {
     /// Runs the layers that need nothing but the text: syntax, the lists, a typo hint.
     pub fn new(input: &str, lists: &'a Lists) -> Self {
+        Check::with_memo(input, lists, &NoMemo)
+    }
+
+    /// As [`Check::new`], taking the facts of the domain from `memo`, here and in
+    /// [`Check::with_dns`].
+    pub fn with_memo(input: &str, lists: &'a Lists, memo: &'a dyn DomainMemo) -> Self {
         let parsed = syntax::parse(input);
         let mut reasons = Vec::new();
         let mut suggestion = None;
@@ -223,25 +274,27 @@ impl<'a> Check<'a> {
                 error.message(),
             )),
             Ok(address) => {
-                let domain = address.ascii_domain();
-                let literal = address.address_literal().is_some();
-                if !literal && lists.is_disposable(domain) {
+                // An address literal has no domain for the lists or a suggestion.
+                let facts = (address.address_literal().is_none())
+                    .then(|| domain_facts(lists, memo, address, false));
+                if facts.as_ref().is_some_and(|f| f.disposable) {
                     reasons.push(Reason::new(ReasonCode::Disposable));
                 }
                 if lists.is_role_account(address.local_part()) {
                     reasons.push(Reason::new(ReasonCode::RoleAccount));
                 }
-                if !literal && lists.is_free_provider(domain) {
+                if facts.as_ref().is_some_and(|f| f.free_provider) {
                     reasons.push(Reason::new(ReasonCode::FreeProvider));
                 }
-                if !literal {
-                    suggestion = suggest::suggest(lists, address.local_part(), domain, None);
-                }
+                suggestion = facts
+                    .and_then(|f| f.suggestion)
+                    .map(|fixed| Suggestion::new(address.local_part(), fixed, false));
             }
         }
         Check {
             input: input.to_owned(),
             lists,
+            memo,
             parsed,
             reasons,
             suggestion,
@@ -314,12 +367,10 @@ impl<'a> Check<'a> {
         };
         // DNS evidence decides whether a look-alike domain is only a hint or a reason.
         if let Some(address) = self.address() {
-            self.suggestion = suggest::suggest(
-                self.lists,
-                address.local_part(),
-                address.ascii_domain(),
-                Some(route),
-            );
+            let no_mail = suggest::receives_no_mail(Some(route));
+            self.suggestion = domain_facts(self.lists, self.memo, address, no_mail)
+                .suggestion
+                .map(|fixed| Suggestion::new(address.local_part(), fixed, no_mail));
         }
         self.dns = Some(DnsCheck {
             status,
@@ -450,6 +501,18 @@ impl<'a> Check<'a> {
             checks,
         }
     }
+}
+
+fn domain_facts(
+    lists: &Lists,
+    memo: &dyn DomainMemo,
+    address: &Address,
+    no_mail: bool,
+) -> DomainFacts {
+    let domain = address.ascii_domain();
+    memo.facts(domain, no_mail, &|| {
+        DomainFacts::work_out(lists, domain, no_mail)
+    })
 }
 
 fn skipped_dns(why: Skipped) -> DnsCheck {
@@ -599,6 +662,48 @@ mod tests {
             .finish(&Policy::default());
         assert_eq!(typo.suggestion.as_deref(), Some("jane@gmail.com"));
         assert_eq!(codes(&typo), ["domain_not_found", "possible_typo"]);
+    }
+
+    #[test]
+    fn a_memo_is_asked_for_the_facts_of_the_domain_and_changes_nothing() {
+        #[derive(Debug, Default)]
+        struct Asked(std::sync::Mutex<Vec<(String, bool)>>);
+        impl DomainMemo for Asked {
+            fn facts(
+                &self,
+                domain: &str,
+                no_mail: bool,
+                work_out: &dyn Fn() -> DomainFacts,
+            ) -> DomainFacts {
+                self.0.lock().unwrap().push((domain.to_owned(), no_mail));
+                work_out()
+            }
+        }
+        let lists = Lists::new();
+        let memo = Asked::default();
+        for (input, route) in [
+            ("jane@gamil.com", MailRoute::DomainNotFound),
+            ("info@mailinator.com", hosts()),
+            ("jane@[192.0.2.1]", hosts()),
+        ] {
+            let plain = Check::new(input, &lists).with_dns(&route);
+            let memoised = Check::with_memo(input, &lists, &memo).with_dns(&route);
+            assert_eq!(
+                memoised.finish(&Policy::default()),
+                plain.finish(&Policy::default())
+            );
+        }
+        let asked = memo.0.lock().unwrap().clone();
+        let asked: Vec<(&str, bool)> = asked.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+        assert_eq!(
+            asked,
+            [
+                ("gamil.com", false),
+                ("gamil.com", true),
+                ("mailinator.com", false),
+                ("mailinator.com", false)
+            ]
+        );
     }
 
     #[test]

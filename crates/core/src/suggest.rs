@@ -61,6 +61,20 @@ pub struct Suggestion {
 }
 
 impl Suggestion {
+    /// `local` at the suggested `domain`, a possible typo when DNS says the typed domain
+    /// receives no mail (`no_mail`), else a hint.
+    pub fn new(local: &str, domain: String, no_mail: bool) -> Suggestion {
+        Suggestion {
+            address: format!("{local}@{domain}"),
+            domain,
+            kind: if no_mail {
+                SuggestionKind::PossibleTypo
+            } else {
+                SuggestionKind::Hint
+            },
+        }
+    }
+
     /// The reason this suggestion adds to the verdict: [`ReasonCode::PossibleTypo`] when DNS
     /// backs it, none for a hint.
     pub fn reason(&self) -> Option<ReasonCode> {
@@ -198,6 +212,24 @@ pub fn suggest(
     domain: &str,
     route: Option<&MailRoute>,
 ) -> Option<Suggestion> {
+    let no_mail = receives_no_mail(route);
+    let fixed = suggest_domain(lists, domain, no_mail)?;
+    Some(Suggestion::new(local, fixed, no_mail))
+}
+
+/// Whether DNS says the domain cannot receive mail (it does not exist, publishes a null MX, or
+/// has no mail server): all of `route` that a suggestion depends on.
+pub fn receives_no_mail(route: Option<&MailRoute>) -> bool {
+    matches!(
+        route,
+        Some(MailRoute::DomainNotFound | MailRoute::NoMailServer | MailRoute::NullMx)
+    )
+}
+
+/// The domain [`suggest`] suggests for `domain`, the same whatever the local part: a caller
+/// checking many addresses at one domain can work it out once (see
+/// [`crate::report::DomainMemo`]). `no_mail` is [`receives_no_mail`] of what DNS said.
+pub fn suggest_domain(lists: &Lists, domain: &str, no_mail: bool) -> Option<String> {
     let domain = domain
         .strip_suffix('.')
         .unwrap_or(domain)
@@ -208,22 +240,9 @@ pub fn suggest(
     {
         return None;
     }
-    let no_mail = matches!(
-        route,
-        Some(MailRoute::DomainNotFound | MailRoute::NoMailServer | MailRoute::NullMx)
-    );
-    let fixed = popular_domain(&domain, no_mail)
+    popular_domain(&domain, no_mail)
         .or_else(|| common_suffix(&domain, no_mail))
-        .or_else(|| dotless(&domain))?;
-    Some(Suggestion {
-        address: format!("{local}@{fixed}"),
-        kind: if no_mail {
-            SuggestionKind::PossibleTypo
-        } else {
-            SuggestionKind::Hint
-        },
-        domain: fixed,
-    })
+        .or_else(|| dotless(&domain))
 }
 
 /// Costs, in half-steps so that a far substitution can cost one and a half edits.
@@ -239,9 +258,11 @@ fn popular_domain(domain: &str, no_mail: bool) -> Option<String> {
     let suffix_is_one_tld = !suffix.contains('.') || COMMON_SUFFIXES.contains(&suffix);
     let mut best: Option<(Rank, &str)> = None;
     for (popularity, target) in POPULAR.iter().enumerate() {
-        let Some((t_name, t_suffix)) = target.split_once('.') else {
+        // A byte search: this runs for every target of every domain.
+        let Some(dot) = target.bytes().position(|b| b == b'.') else {
             continue;
         };
+        let (t_name, t_suffix) = (&target[..dot], &target[dot + 1..]);
         let distinctive = t_name.len() >= 5;
         let max_name = match (t_name.len(), no_mail) {
             (0..=4, _) => 0,
@@ -328,16 +349,41 @@ fn dotless(domain: &str) -> Option<String> {
 /// How good a candidate is, smaller being better: its cost, then its popularity rank.
 type Rank = (u32, usize);
 
+/// The longest target of [`distance`]: its rows live on the stack (a unit test checks that every
+/// popular name and common suffix fits).
+const MAX_TARGET: usize = 15;
+
 /// Optimal-string-alignment distance with typing-aware substitution costs, if at most `max`.
+/// `b` is the target, at most [`MAX_TARGET`] bytes: a longer one is never within `max`.
 fn distance(a: &str, b: &str, max: u32) -> Option<u32> {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let length_gap = u32::try_from(a.len().abs_diff(b.len())).unwrap_or(u32::MAX);
-    if length_gap.saturating_mul(NEAR) > max {
+    if length_gap.saturating_mul(NEAR) > max || b.len() > MAX_TARGET {
+        return None;
+    }
+    // Most targets are far from the typed name, and cheaper to rule out than to measure: an
+    // edit changes how often each byte occurs by two in all at most (a transposition not at
+    // all) and costs at least NEAR = 2, so the total difference of those counts is a lower
+    // bound of the distance.
+    let mut counts = [0i8; 256];
+    for &x in a {
+        counts[usize::from(x)] = counts[usize::from(x)].saturating_add(1);
+    }
+    for &y in b {
+        counts[usize::from(y)] = counts[usize::from(y)].saturating_sub(1);
+    }
+    let mut unmatched = 0u32;
+    for &x in a.iter().chain(b) {
+        unmatched += u32::from(counts[usize::from(x)].unsigned_abs());
+        counts[usize::from(x)] = 0;
+    }
+    if unmatched > max {
         return None;
     }
     let width = b.len() + 1;
     // Three rows of the matrix: two back (for transpositions), one back, current.
-    let mut rows = vec![0u32; 3 * width];
+    let mut matrix = [0u32; 3 * (MAX_TARGET + 1)];
+    let rows = &mut matrix[..3 * width];
     for (j, cell) in rows[2 * width..].iter_mut().enumerate() {
         *cell = NEAR * u32::try_from(j).unwrap_or(u32::MAX / 4);
     }
@@ -427,6 +473,20 @@ mod tests {
     fn every_popular_domain_is_a_free_provider() {
         for p in POPULAR {
             assert!(lists::is_free_provider(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn every_target_fits_the_distance_matrix() {
+        for p in POPULAR {
+            let (name, suffix) = p.split_once('.').unwrap();
+            assert!(
+                name.len() <= MAX_TARGET && suffix.len() <= MAX_TARGET,
+                "{p}"
+            );
+        }
+        for s in COMMON_SUFFIXES {
+            assert!(s.len() <= MAX_TARGET, "{s}");
         }
     }
 
