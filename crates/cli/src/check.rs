@@ -7,20 +7,20 @@
 //! stays bounded whatever the length of the input. Output is flushed whenever the next step
 //! would wait.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Args, ValueEnum};
 use mailvet_core::dns::MailRoute;
 use mailvet_core::lists::Lists;
 use mailvet_core::report::{
-    self, Check, Checks, DnsCheck, Report, Skipped, SmtpCheck, Status, SyntaxCheck,
-    SyntaxErrorDetail,
+    self, Check, Checks, DnsCheck, DomainFacts, DomainMemo, Report, Skipped, SmtpCheck, Status,
+    SyntaxCheck, SyntaxErrorDetail,
 };
 use mailvet_core::verdict::{Policy, Reason, ReasonCode, Verdict};
 use tokio::sync::mpsc;
@@ -120,6 +120,42 @@ impl FailOn {
 struct Checker {
     lists: Lists,
     policy: Policy,
+    memo: Memo,
+}
+
+/// The most domains [`Memo`] keeps of each kind: a list of a million addresses has some tens of
+/// thousands, and a list of all different domains gains nothing from a memo anyway.
+const MEMO_DOMAINS: usize = 100_000;
+
+/// The facts of each domain of the list (lists and typo suggestion, see [`DomainMemo`]),
+/// worked out once: they cost more than parsing an address.
+#[derive(Debug, Default)]
+struct Memo {
+    /// By whether DNS said the domain receives no mail.
+    facts: [Mutex<HashMap<Box<str>, DomainFacts>>; 2],
+}
+
+impl DomainMemo for Memo {
+    fn facts(
+        &self,
+        domain: &str,
+        no_mail: bool,
+        work_out: &dyn Fn() -> DomainFacts,
+    ) -> DomainFacts {
+        let kept = &self.facts[usize::from(no_mail)];
+        let lock = || kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(facts) = lock().get(domain) {
+            return facts.clone();
+        }
+        // Worked out without the lock: two tasks may both do it, and find the same.
+        let facts = work_out();
+        let mut kept = lock();
+        if kept.len() >= MEMO_DOMAINS {
+            kept.clear();
+        }
+        kept.insert(domain.into(), facts.clone());
+        facts
+    }
 }
 
 impl Checker {
@@ -131,7 +167,7 @@ impl Checker {
                 return self.not_utf8(lossy, valid_up_to);
             }
         };
-        let mut check = Check::new(&text, &self.lists);
+        let mut check = Check::with_memo(&text, &self.lists, &self.memo);
         if check.dns_name().is_some() {
             check = check.skip_dns(Skipped::SyntaxOnly);
         }
@@ -149,7 +185,7 @@ impl Checker {
                 return self.not_utf8(lossy, valid_up_to);
             }
         };
-        let mut check = Check::new(&text, &self.lists);
+        let mut check = Check::with_memo(&text, &self.lists, &self.memo);
         let mut route = None;
         if let Some(name) = check.dns_name().map(str::to_owned) {
             let found = resolver.route(&name).await;
@@ -232,7 +268,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         Some(path) => read_policy(path)?,
         None => Policy::default(),
     };
-    let checker = Checker { lists, policy };
+    let checker = Checker {
+        lists,
+        policy,
+        memo: Memo::default(),
+    };
     if args.column.is_some() && !matches!(args.format, None | Some(Format::Csv)) {
         return Err(Failure(
             "--column writes the CSV rows back: --format must be csv or left out".to_owned(),
@@ -289,7 +329,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     });
     // https://no-color.org: any non-empty NO_COLOR turns colour off.
     let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let out = io::BufWriter::new(out);
+    let out = io::BufWriter::with_capacity(1 << 16, out);
     let output = match source.header() {
         Some(header) => Output::rows(out, header),
         None => Output::new(format, out, color),
