@@ -327,10 +327,15 @@ fn domain_key(domain: &str) -> Cow<'_, str> {
 /// cost the browser widget about 10 KB gzipped.
 fn role_key(local: &str) -> String {
     let base = local.split_once('+').map_or(local, |(base, _)| base);
-    base.chars()
-        .filter(|c| !matches!(c, '.' | '-' | '_'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    // This runs for every address of a list: one allocation, sized once, and the separators
+    // and case handled as bytes (none of them is part of a longer UTF-8 sequence).
+    let mut key = Vec::with_capacity(base.len());
+    key.extend(
+        base.bytes()
+            .filter(|b| !matches!(b, b'.' | b'-' | b'_'))
+            .map(|b| b.to_ascii_lowercase()),
+    );
+    String::from_utf8(key).unwrap_or_default()
 }
 
 /// The domain and each parent that is still a registrable-looking name (two labels or more):

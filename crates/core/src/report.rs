@@ -70,6 +70,18 @@ pub enum Status {
     Skipped,
 }
 
+impl Status {
+    /// The stable snake_case code, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Inconclusive => "inconclusive",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
 /// Why a layer did not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,6 +98,20 @@ pub enum Skipped {
     AddressLiteral,
     /// DNS could not be asked, so there are no mail servers to probe.
     DnsUnavailable,
+}
+
+impl Skipped {
+    /// The stable snake_case code, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skipped::SyntaxOnly => "syntax_only",
+            Skipped::Disabled => "disabled",
+            Skipped::NoProber => "no_prober",
+            Skipped::NotNeeded => "not_needed",
+            Skipped::AddressLiteral => "address_literal",
+            Skipped::DnsUnavailable => "dns_unavailable",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -819,6 +845,25 @@ mod tests {
         assert_eq!(v["checks"]["smtp"]["result"], "answered");
         assert_eq!(v["checks"]["smtp"]["outcome"], "deliverable");
         assert_eq!(v["checks"]["smtp"]["tls"], true);
+    }
+
+    #[test]
+    fn codes_are_the_json_names() {
+        use Skipped as K;
+        use Status as S;
+        for status in [S::Passed, S::Failed, S::Inconclusive, S::Skipped] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        for skipped in [
+            K::SyntaxOnly,
+            K::Disabled,
+            K::NoProber,
+            K::NotNeeded,
+            K::AddressLiteral,
+            K::DnsUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(skipped).unwrap(), skipped.as_str());
+        }
     }
 
     #[test]

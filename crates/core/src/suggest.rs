@@ -364,19 +364,17 @@ fn distance(a: &str, b: &str, max: u32) -> Option<u32> {
     // Most targets are far from the typed name, and cheaper to rule out than to measure: an
     // edit changes how often each byte occurs by two in all at most (a transposition not at
     // all) and costs at least NEAR = 2, so the total difference of those counts is a lower
-    // bound of the distance.
-    let mut counts = [0i8; 256];
+    // bound of the distance. Bytes are counted by their low five bits (the letters apart):
+    // bytes that share a slot can only hide differences, so the bound still holds.
+    let slot = |x: u8| usize::from(x & 31);
+    let mut counts = [0i8; 32];
     for &x in a {
-        counts[usize::from(x)] = counts[usize::from(x)].saturating_add(1);
+        counts[slot(x)] = counts[slot(x)].saturating_add(1);
     }
     for &y in b {
-        counts[usize::from(y)] = counts[usize::from(y)].saturating_sub(1);
+        counts[slot(y)] = counts[slot(y)].saturating_sub(1);
     }
-    let mut unmatched = 0u32;
-    for &x in a.iter().chain(b) {
-        unmatched += u32::from(counts[usize::from(x)].unsigned_abs());
-        counts[usize::from(x)] = 0;
-    }
+    let unmatched: u32 = counts.iter().map(|c| u32::from(c.unsigned_abs())).sum();
     if unmatched > max {
         return None;
     }
