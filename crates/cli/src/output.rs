@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use clap::ValueEnum;
-use mailvet_core::report::Report;
+use mailvet_core::report::{Report, Skipped, Status};
 use mailvet_core::verdict::{ReasonCode, Verdict};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -192,14 +192,12 @@ fn json_line<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     }
     out.write_all(b"],\"suggestion\":")?;
     json_opt_str(out, report.suggestion.as_deref())?;
-    write!(
-        out,
-        ",\"score\":{},\"checks\":{{\"syntax\":{{\"status\":",
-        report.score
-    )?;
+    out.write_all(b",\"score\":")?;
+    json_uint(out, report.score.into())?;
     let syntax = &report.checks.syntax;
-    serde_json::to_writer(&mut *out, &syntax.status)?;
-    out.write_all(b",\"warnings\":[")?;
+    out.write_all(b",\"checks\":{\"syntax\":{\"status\":\"")?;
+    out.write_all(syntax.status.as_str().as_bytes())?;
+    out.write_all(b"\",\"warnings\":[")?;
     for (i, warning) in syntax.warnings.iter().enumerate() {
         out.write_all(if i == 0 { b"\"" } else { b",\"" })?;
         out.write_all(warning.code().as_bytes())?;
@@ -209,17 +207,15 @@ fn json_line<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     if let Some(error) = &syntax.error {
         out.write_all(b",\"error\":{\"code\":")?;
         json_str(out, error.code)?;
-        write!(out, ",\"position\":{},\"message\":", error.position)?;
+        out.write_all(b",\"position\":")?;
+        json_uint(out, error.position as u64)?;
+        out.write_all(b",\"message\":")?;
         json_str(out, error.message)?;
         out.write_all(b"}")?;
     }
     let dns = &report.checks.dns;
-    out.write_all(b"},\"dns\":{\"status\":")?;
-    serde_json::to_writer(&mut *out, &dns.status)?;
-    if let Some(skipped) = &dns.skipped {
-        out.write_all(b",\"skipped\":")?;
-        serde_json::to_writer(&mut *out, skipped)?;
-    }
+    out.write_all(b"},\"dns\":")?;
+    json_layer(out, dns.status, dns.skipped)?;
     if let Some(route) = dns.route {
         out.write_all(b",\"route\":")?;
         json_str(out, route)?;
@@ -229,8 +225,41 @@ fn json_line<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         serde_json::to_writer(&mut *out, &dns.mx)?;
     }
     out.write_all(b"},\"smtp\":")?;
-    serde_json::to_writer(&mut *out, &report.checks.smtp)?;
+    let smtp = &report.checks.smtp;
+    if smtp.evidence.is_some() {
+        serde_json::to_writer(&mut *out, smtp)?;
+    } else {
+        json_layer(out, smtp.status, smtp.skipped)?;
+        out.write_all(b"}")?;
+    }
     out.write_all(b"}}\n")
+}
+
+/// The start of a layer's object: its status, and why it was skipped.
+fn json_layer<W: Write>(out: &mut W, status: Status, skipped: Option<Skipped>) -> io::Result<()> {
+    out.write_all(b"{\"status\":\"")?;
+    out.write_all(status.as_str().as_bytes())?;
+    out.write_all(b"\"")?;
+    if let Some(skipped) = skipped {
+        out.write_all(b",\"skipped\":\"")?;
+        out.write_all(skipped.as_str().as_bytes())?;
+        out.write_all(b"\"")?;
+    }
+    Ok(())
+}
+
+fn json_uint<W: Write>(out: &mut W, mut value: u64) -> io::Result<()> {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.write_all(&digits[at..])
 }
 
 fn json_opt_str<W: Write>(out: &mut W, value: Option<&str>) -> io::Result<()> {
@@ -243,8 +272,14 @@ fn json_opt_str<W: Write>(out: &mut W, value: Option<&str>) -> io::Result<()> {
 /// A JSON string as `serde_json` writes it: only `"`, `\\` and control characters below U+0020
 /// are escaped, the short forms where JSON has them (RFC 8259 §7), else `\u00XX` in lowercase.
 fn json_str<W: Write>(out: &mut W, value: &str) -> io::Result<()> {
-    out.write_all(b"\"")?;
     let bytes = value.as_bytes();
+    // Nearly every string needs no escape: one copy.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.write_all(b"\"")?;
+        out.write_all(bytes)?;
+        return out.write_all(b"\"");
+    }
+    out.write_all(b"\"")?;
     let mut plain = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short: Option<&[u8]> = match b {
