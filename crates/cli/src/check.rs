@@ -159,15 +159,15 @@ impl DomainMemo for Memo {
 }
 
 impl Checker {
-    /// `--syntax-only`: syntax and the lists.
-    fn syntax_only(&self, input: Input) -> Report {
+    /// `--syntax-only`: syntax and the lists, with the facts of domains from `memo`.
+    fn syntax_only(&self, input: Input, memo: &Memo) -> Report {
         let text = match input {
             Input::Text(text) => text,
             Input::NotUtf8 { lossy, valid_up_to } => {
                 return self.not_utf8(lossy, valid_up_to);
             }
         };
-        let mut check = Check::with_memo(&text, &self.lists, &self.memo);
+        let mut check = Check::with_memo(&text, &self.lists, memo);
         if check.dns_name().is_some() {
             check = check.skip_dns(Skipped::SyntaxOnly);
         }
@@ -629,14 +629,105 @@ fn count_records(file: File) -> u64 {
     count
 }
 
+/// How many inputs a thread checks at a time with `--syntax-only`: enough that handing them
+/// from thread to thread costs little next to checking them.
+const BATCH: usize = 256;
+
+/// Inputs on their way to be checked, numbered so that their reports are written in order.
+struct Batch<T> {
+    number: u64,
+    items: Vec<T>,
+    /// Reading the next input may wait: write what there is.
+    flush: bool,
+}
+
+/// `--syntax-only`: one thread reads, one per core checks batches of inputs, and this one
+/// writes the reports in input order. A batch is handed on early when reading the next input
+/// may wait, so that someone typing addresses sees each report at once.
 fn run_syntax_only<W: Write>(
     checker: &Checker,
     source: Source,
     sink: &mut Sink<W>,
 ) -> Result<(), Stop> {
-    source.for_each(|item, may_wait| {
-        sink.write(item.row.as_ref(), &checker.syntax_only(item.input))?;
-        if may_wait { sink.flush() } else { Ok(()) }
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    std::thread::scope(|scope| {
+        let (to_check, inputs) = std::sync::mpsc::sync_channel::<Batch<Item>>(2 * workers);
+        let (checked, reports) = std::sync::mpsc::sync_channel(2 * workers);
+        // Shared by the checking threads only: when they are gone, the reader's next send fails.
+        let inputs = Arc::new(Mutex::new(inputs));
+        for _ in 0..workers {
+            let (inputs, checked) = (Arc::clone(&inputs), checked.clone());
+            scope.spawn(move || {
+                // A memo of its own: sharing one costs the threads more in waiting for each
+                // other than working out each domain once more.
+                let memo = Memo::default();
+                loop {
+                    let batch = inputs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok(Batch {
+                        number,
+                        items,
+                        flush,
+                    }) = batch
+                    else {
+                        return;
+                    };
+                    let items: Vec<(Option<csv::ByteRecord>, Report)> = items
+                        .into_iter()
+                        .map(|item| (item.row, checker.syntax_only(item.input, &memo)))
+                        .collect();
+                    let batch = Batch {
+                        number,
+                        items,
+                        flush,
+                    };
+                    if checked.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((checked, inputs));
+        let reader = scope.spawn(move || {
+            let mut number = 0;
+            let mut items = Vec::with_capacity(BATCH);
+            let fed = source.for_each(|item, may_wait| {
+                items.push(item);
+                if items.len() == BATCH || may_wait {
+                    let batch = Batch {
+                        number,
+                        items: std::mem::replace(&mut items, Vec::with_capacity(BATCH)),
+                        flush: may_wait,
+                    };
+                    number += 1;
+                    to_check.send(batch).map_err(|_| Stop::Closed)?;
+                }
+                Ok(())
+            });
+            if !items.is_empty() {
+                let _ = to_check.send(Batch {
+                    number,
+                    items,
+                    flush: true,
+                });
+            }
+            fed
+        });
+        let mut next = 0;
+        let mut early = std::collections::BTreeMap::new();
+        for batch in reports {
+            early.insert(batch.number, batch);
+            while let Some(batch) = early.remove(&next) {
+                for (row, report) in &batch.items {
+                    sink.write(row.as_ref(), report)?;
+                }
+                if batch.flush {
+                    sink.flush()?;
+                }
+                next += 1;
+            }
+        }
+        // `Closed` only when this thread stopped taking reports, which it did not.
+        reader.join().map_err(|_| internal())?
     })
 }
 
