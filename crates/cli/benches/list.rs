@@ -191,7 +191,8 @@ fn syntax_line(rng: &mut Rng) -> String {
         85..=87 => format!("{}@{}", rng.pick(ROLES), company(rng)),
         88 => format!("{}@{}", person(rng), rng.pick(DISPOSABLE)),
         89..=90 => rng.pick(IDN).to_owned(),
-        91..=94 => format!("{}@{}.{}", person(rng), company(rng), "mail"),
+        // A suffix that is no TLD: the typo rules look for the nearest common one.
+        91..=94 => format!("{}@{}.mail", person(rng), company(rng)),
         _ => {
             let address = format!("{}@{}", person(rng), rng.pick(PROVIDERS));
             spoil(rng, &address)

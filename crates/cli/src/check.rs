@@ -1,11 +1,13 @@
 //! `mailvet check`: one report per input, in input order, each written as soon as it and every
 //! input before it are decided.
 //!
-//! With `--syntax-only` every input is decided on this thread as it is read. Otherwise a thread
-//! reads the inputs and up to `--concurrency` of them are decided at once on a tokio runtime
-//! (DNS look-ups and SMTP probes); the reader waits while that many are in flight, so memory
-//! stays bounded whatever the length of the input. Output is flushed whenever the next step
-//! would wait.
+//! With `--syntax-only` a thread reads the inputs, one thread per core checks them in batches,
+//! and this thread writes the reports. Otherwise a thread reads the inputs and up to
+//! `--concurrency` of them are decided at once on a tokio runtime (DNS look-ups and SMTP
+//! probes). Either way the reader waits while a bounded number of inputs are on their way, so
+//! memory stays bounded whatever the length of the input, and output is flushed whenever the
+//! next step would wait. What depends on the domain alone (the lists, the typo suggestion) is
+//! worked out once per domain ([`Memo`]): a list has far fewer domains than addresses.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
