@@ -161,15 +161,15 @@ impl DomainMemo for Memo {
 }
 
 impl Checker {
-    /// `--syntax-only`: syntax and the lists, with the facts of domains from `memo`.
-    fn syntax_only(&self, input: &Input, memo: &Memo) -> Report {
+    /// `--syntax-only`: syntax and the lists.
+    fn syntax_only(&self, input: &Input) -> Report {
         let text = match input {
             Input::Text(text) => text,
             Input::NotUtf8 { lossy, valid_up_to } => {
                 return self.not_utf8(lossy.clone(), *valid_up_to);
             }
         };
-        let mut check = Check::with_memo(text, &self.lists, memo);
+        let mut check = Check::with_memo(text, &self.lists, &self.memo);
         if check.dns_name().is_some() {
             check = check.skip_dns(Skipped::SyntaxOnly);
         }
@@ -669,9 +669,6 @@ fn run_syntax_only<W: Write>(
                 std::sync::mpsc::channel::<Vec<(Option<csv::ByteRecord>, Report)>>();
             spent.push(give_back);
             scope.spawn(move || {
-                // A memo of its own: sharing one costs the threads more in waiting for each
-                // other than working out each domain once more.
-                let memo = Memo::default();
                 loop {
                     while written.try_recv().is_ok() {}
                     let batch = inputs.lock().unwrap_or_else(PoisonError::into_inner).recv();
@@ -686,7 +683,7 @@ fn run_syntax_only<W: Write>(
                     let mut items = items;
                     let reports: Vec<(Option<csv::ByteRecord>, Report)> = items
                         .iter_mut()
-                        .map(|item| (item.row.take(), checker.syntax_only(&item.input, &memo)))
+                        .map(|item| (item.row.take(), checker.syntax_only(&item.input)))
                         .collect();
                     let _ = used.send(items);
                     let batch = Batch {
