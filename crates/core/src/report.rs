@@ -238,13 +238,18 @@ pub struct DomainFacts {
 }
 
 impl DomainFacts {
-    /// The facts of `domain` (A-labels) by `lists`, given whether DNS says the domain receives
-    /// no mail ([`suggest::receives_no_mail`]).
+    /// The facts of `domain` (A-labels, lowercase, as [`Address::ascii_domain`] gives it) by
+    /// `lists`, given whether DNS says the domain receives no mail
+    /// ([`suggest::receives_no_mail`]).
     pub fn work_out(lists: &Lists, domain: &str, no_mail: bool) -> DomainFacts {
+        let free_provider = lists.is_free_provider(domain);
         DomainFacts {
             disposable: lists.is_disposable(domain),
-            free_provider: lists.is_free_provider(domain),
-            suggestion: suggest::suggest_domain(lists, domain, no_mail),
+            free_provider,
+            // A free provider is never suggested away from (suggest.rs, rule 1).
+            suggestion: (!free_provider)
+                .then(|| suggest::suggest_other_domain(lists, domain, no_mail))
+                .flatten(),
         }
     }
 }

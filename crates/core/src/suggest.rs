@@ -234,15 +234,23 @@ pub fn suggest_domain(lists: &Lists, domain: &str, no_mail: bool) -> Option<Stri
         .strip_suffix('.')
         .unwrap_or(domain)
         .to_ascii_lowercase();
-    if lists.is_free_provider(&domain)
-        || lists.is_allowed_domain(&domain)
-        || REAL_LOOKALIKES.contains(&domain.as_str())
-    {
+    if lists.is_free_provider(&domain) {
         return None;
     }
-    popular_domain(&domain, no_mail)
-        .or_else(|| common_suffix(&domain, no_mail))
-        .or_else(|| dotless(&domain))
+    suggest_other_domain(lists, &domain, no_mail)
+}
+
+/// [`suggest_domain`] for a lowercase domain without the root dot that is not a free provider:
+/// for a caller that already asked [`Lists::is_free_provider`].
+pub(crate) fn suggest_other_domain(lists: &Lists, domain: &str, no_mail: bool) -> Option<String> {
+    if lists.is_allowed_domain(domain) || REAL_LOOKALIKES.contains(&domain) {
+        return None;
+    }
+    // Rules 2 and 3 both ask; a look-up in the list of TLDs is the costliest step of either.
+    let tld_is_real = domain.rsplit('.').next().is_some_and(lists::is_tld);
+    popular_domain(domain, no_mail, tld_is_real)
+        .or_else(|| common_suffix(domain, no_mail, tld_is_real))
+        .or_else(|| dotless(domain))
 }
 
 /// Costs, in half-steps so that a far substitution can cost one and a half edits.
@@ -252,9 +260,8 @@ const FAR: u32 = 3;
 const ANY_SUFFIX: u32 = 10;
 
 /// Rule 2: the popular domain the typed one most likely meant.
-fn popular_domain(domain: &str, no_mail: bool) -> Option<String> {
+fn popular_domain(domain: &str, no_mail: bool, suffix_is_real: bool) -> Option<String> {
     let (name, suffix) = domain.split_once('.')?;
-    let suffix_is_real = suffix.rsplit('.').next().is_some_and(lists::is_tld);
     let suffix_is_one_tld = !suffix.contains('.') || COMMON_SUFFIXES.contains(&suffix);
     let mut best: Option<(Rank, &str)> = None;
     for (popularity, target) in POPULAR.iter().enumerate() {
@@ -298,41 +305,42 @@ fn popular_domain(domain: &str, no_mail: bool) -> Option<String> {
 }
 
 /// Rule 3: the domain with its suffix replaced by the nearest common one.
-fn common_suffix(domain: &str, no_mail: bool) -> Option<String> {
-    let labels: Vec<&str> = domain.split('.').collect();
-    let real = lists::is_tld(labels.last()?);
+fn common_suffix(domain: &str, no_mail: bool, real: bool) -> Option<String> {
     if real && !no_mail {
         return None;
     }
     // The typed suffix is the last one or two labels; a name must remain before it.
-    let tails: Vec<(String, String)> = (1..=2)
-        .filter(|&k| k < labels.len())
-        .map(|k| {
-            let (name, tail) = labels.split_at(labels.len() - k);
-            (name.join("."), tail.join("."))
-        })
-        .collect();
+    let mut tails: [Option<(&str, &str)>; 2] = [None, None];
+    let mut end = domain.len();
+    for slot in &mut tails {
+        let Some(dot) = domain[..end].rfind('.') else {
+            break;
+        };
+        *slot = Some((&domain[..dot], &domain[dot + 1..]));
+        end = dot;
+    }
+    let tails = tails.iter().flatten();
     if real
         && tails
-            .iter()
-            .any(|(_, tail)| COMMON_SUFFIXES.contains(&tail.as_str()))
+            .clone()
+            .any(|(_, tail)| COMMON_SUFFIXES.contains(tail))
     {
         return None;
     }
     let max = if real { NEAR } else { FAR };
-    let mut best: Option<(Rank, String)> = None;
-    for (name, tail) in &tails {
-        for (popularity, common) in COMMON_SUFFIXES.iter().enumerate() {
+    let mut best: Option<(Rank, &str, &str)> = None;
+    for &(name, tail) in tails {
+        for (popularity, &common) in COMMON_SUFFIXES.iter().enumerate() {
             let Some(cost) = distance(tail, common, max) else {
                 continue;
             };
             let rank = (cost, popularity);
-            if best.as_ref().is_none_or(|(b, _)| rank < *b) {
-                best = Some((rank, format!("{name}.{common}")));
+            if best.is_none_or(|(b, _, _)| rank < b) {
+                best = Some((rank, name, common));
             }
         }
     }
-    best.map(|(_, fixed)| fixed)
+    best.map(|(_, name, common)| format!("{name}.{common}"))
 }
 
 /// Rule 4: `gmailcom` → `gmail.com`.
