@@ -274,7 +274,7 @@ fn json_opt_str<W: Write>(out: &mut W, value: Option<&str>) -> io::Result<()> {
 fn json_str<W: Write>(out: &mut W, value: &str) -> io::Result<()> {
     let bytes = value.as_bytes();
     // Nearly every string needs no escape: one copy.
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(bytes) {
         out.write_all(b"\"")?;
         out.write_all(bytes)?;
         return out.write_all(b"\"");
@@ -306,6 +306,32 @@ fn json_str<W: Write>(out: &mut W, value: &str) -> io::Result<()> {
     }
     out.write_all(&bytes[plain..])?;
     out.write_all(b"\"")
+}
+
+/// Whether `bytes` hold a `"`, a `\\` or a control character below U+0020, tested eight bytes at
+/// a time: `(x - n * 0x01…) & !x & 0x80…` is non-zero exactly when some byte of `x` is below `n`
+/// (n ≤ 0x80; "Bit Twiddling Hacks", Sean Eron Anderson, "Determine if a word has a byte less
+/// than n"), and a byte equal to `c` is a zero byte of `x ^ c * 0x01…`.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut lanes = [0; 8];
+        lanes.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(lanes);
+        if below(x, 0x20)
+            || below(x ^ (ONES * u64::from(b'"')), 1)
+            || below(x ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn table_row(report: &Report, color: bool) -> String {
@@ -547,6 +573,19 @@ mod tests {
             assert_eq!(String::from_utf8(ours).unwrap(), serde);
         }
         assert!(reports.len() > 3000, "{}", reports.len());
+    }
+
+    #[test]
+    fn escapes_are_found_in_every_lane() {
+        for b in 0..=255u8 {
+            for at in 0..17 {
+                let mut bytes = vec![b'a'; 17];
+                bytes[at] = b;
+                let expected = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(needs_escape(&bytes), expected, "{b:#x} at {at}");
+            }
+        }
+        assert!(!needs_escape("ü€😀 plain".as_bytes()));
     }
 
     #[test]
