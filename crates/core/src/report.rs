@@ -524,7 +524,7 @@ impl<'a> Check<'a> {
         let checks = Checks { syntax, dns, smtp };
         Report {
             score: score(verdict, &checks, &self.reasons, policy),
-            address: self.parsed.as_ref().ok().map(|a| a.normalized().to_owned()),
+            address: self.parsed.ok().map(Address::into_normalized),
             input: self.input,
             verdict,
             reasons: self.reasons,

@@ -280,6 +280,11 @@ impl Address {
         &self.normalized
     }
 
+    /// [`Address::normalized`], without a copy.
+    pub fn into_normalized(self) -> String {
+        self.normalized
+    }
+
     /// `local@domain` with the domain in A-label form, or `None` when the local part is not ASCII
     /// (the address can then only be used over SMTPUTF8, RFC 6531).
     pub fn ascii(&self) -> Option<Cow<'_, str>> {
