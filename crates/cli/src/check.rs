@@ -1,28 +1,27 @@
 //! `mailvet check`: one report per input, in input order, each written as soon as it and every
 //! input before it are decided.
 //!
-//! With `--syntax-only` every input is decided on this thread as it is read. Otherwise a thread
-//! reads the inputs and up to `--concurrency` of them are decided at once on a tokio runtime
-//! (DNS look-ups and SMTP probes); the reader waits while that many are in flight, so memory
-//! stays bounded whatever the length of the input. Output is flushed whenever the next step
-//! would wait.
+//! With `--syntax-only` a thread reads the inputs, one thread per core checks them in batches,
+//! and this thread writes the reports. Otherwise a thread reads the inputs and up to
+//! `--concurrency` of them are decided at once on a tokio runtime (DNS look-ups and SMTP
+//! probes). Either way the reader waits while a bounded number of inputs are on their way, so
+//! memory stays bounded whatever the length of the input, and output is flushed whenever the
+//! next step would wait. What depends on the domain alone (the lists, the typo suggestion) is
+//! worked out once per domain ([`Memo`]): a list has far fewer domains than addresses.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Args, ValueEnum};
 use mailvet_core::dns::MailRoute;
 use mailvet_core::lists::Lists;
-use mailvet_core::report::{
-    self, Check, Checks, DnsCheck, Report, Skipped, SmtpCheck, Status, SyntaxCheck,
-    SyntaxErrorDetail,
-};
-use mailvet_core::verdict::{Policy, Reason, ReasonCode, Verdict};
+use mailvet_core::report::{Check, DomainFacts, DomainMemo, Report, Skipped};
+use mailvet_core::verdict::{Policy, Verdict};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 
@@ -120,36 +119,61 @@ impl FailOn {
 struct Checker {
     lists: Lists,
     policy: Policy,
+    memo: Memo,
+}
+
+/// The most domains [`Memo`] keeps of each kind: a list of a million addresses has some tens of
+/// thousands, and a list of all different domains gains nothing from a memo anyway.
+const MEMO_DOMAINS: usize = 100_000;
+
+/// The facts of each domain of the list (lists and typo suggestion, see [`DomainMemo`]),
+/// worked out once: they cost more than parsing an address.
+#[derive(Debug, Default)]
+struct Memo {
+    /// By whether DNS said the domain receives no mail.
+    facts: [Mutex<HashMap<Box<str>, DomainFacts>>; 2],
+}
+
+impl DomainMemo for Memo {
+    fn facts(
+        &self,
+        domain: &str,
+        no_mail: bool,
+        work_out: &dyn Fn() -> DomainFacts,
+    ) -> DomainFacts {
+        let kept = &self.facts[usize::from(no_mail)];
+        let lock = || kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(facts) = lock().get(domain) {
+            return facts.clone();
+        }
+        // Worked out without the lock: two tasks may both do it, and find the same.
+        let facts = work_out();
+        let mut kept = lock();
+        if kept.len() >= MEMO_DOMAINS {
+            kept.clear();
+        }
+        kept.insert(domain.into(), facts.clone());
+        facts
+    }
 }
 
 impl Checker {
     /// `--syntax-only`: syntax and the lists.
-    fn syntax_only(&self, input: Input) -> Report {
-        let text = match input {
-            Input::Text(text) => text,
-            Input::NotUtf8 { lossy, valid_up_to } => {
-                return self.not_utf8(lossy, valid_up_to);
-            }
-        };
-        let mut check = Check::new(&text, &self.lists);
-        if check.dns_name().is_some() {
-            check = check.skip_dns(Skipped::SyntaxOnly);
+    fn syntax_only(&self, input: &Input) -> Report {
+        self.start(input).syntax_only().finish(&self.policy)
+    }
+
+    /// The check of one input, text or not.
+    fn start(&self, input: &Input) -> Check<'_> {
+        match input {
+            Input::Text(text) => Check::with_memo(text, &self.lists, &self.memo),
+            Input::NotUtf8(bytes) => Check::from_bytes(bytes, &self.lists),
         }
-        if check.address().is_some() {
-            check = check.skip_mailbox(Skipped::SyntaxOnly);
-        }
-        check.finish(&self.policy)
     }
 
     /// Syntax, the lists, DNS and, with a prober, the mailbox.
     async fn with_dns(&self, input: Input, resolver: &Resolver, prober: Option<&Prober>) -> Report {
-        let text = match input {
-            Input::Text(text) => text,
-            Input::NotUtf8 { lossy, valid_up_to } => {
-                return self.not_utf8(lossy, valid_up_to);
-            }
-        };
-        let mut check = Check::new(&text, &self.lists);
+        let mut check = self.start(&input);
         let mut route = None;
         if let Some(name) = check.dns_name().map(str::to_owned) {
             let found = resolver.route(&name).await;
@@ -174,45 +198,6 @@ impl Checker {
         }
         check.finish(&self.policy)
     }
-
-    /// A line that is not UTF-8 cannot be an address: an `invalid_syntax` report whose syntax
-    /// error is `invalid_utf8`, at the first byte that is not.
-    fn not_utf8(&self, lossy: String, valid_up_to: usize) -> Report {
-        const MESSAGE: &str = "This line is not UTF-8 text, so it cannot be an email address.";
-        let reasons = vec![Reason::with_message(ReasonCode::InvalidSyntax, MESSAGE)];
-        let verdict = self.policy.verdict(&reasons);
-        let checks = Checks {
-            syntax: SyntaxCheck {
-                status: Status::Failed,
-                warnings: Vec::new(),
-                error: Some(SyntaxErrorDetail {
-                    code: "invalid_utf8",
-                    position: valid_up_to,
-                    message: MESSAGE,
-                }),
-            },
-            dns: DnsCheck {
-                status: Status::Skipped,
-                skipped: Some(Skipped::NotNeeded),
-                route: None,
-                mx: Vec::new(),
-            },
-            smtp: SmtpCheck {
-                status: Status::Skipped,
-                skipped: Some(Skipped::NotNeeded),
-                evidence: None,
-            },
-        };
-        Report {
-            score: report::score(verdict, &checks, &reasons, &self.policy),
-            input: lossy,
-            address: None,
-            verdict,
-            reasons,
-            suggestion: None,
-            checks,
-        }
-    }
 }
 
 /// Runs `mailvet check`.
@@ -232,7 +217,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         Some(path) => read_policy(path)?,
         None => Policy::default(),
     };
-    let checker = Checker { lists, policy };
+    let checker = Checker {
+        lists,
+        policy,
+        memo: Memo::default(),
+    };
     if args.column.is_some() && !matches!(args.format, None | Some(Format::Csv)) {
         return Err(Failure(
             "--column writes the CSV rows back: --format must be csv or left out".to_owned(),
@@ -289,7 +278,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     });
     // https://no-color.org: any non-empty NO_COLOR turns colour off.
     let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let out = io::BufWriter::new(out);
+    let out = io::BufWriter::with_capacity(1 << 16, out);
     let output = match source.header() {
         Some(header) => Output::rows(out, header),
         None => Output::new(format, out, color),
@@ -589,14 +578,117 @@ fn count_records(file: File) -> u64 {
     count
 }
 
+/// How many inputs a thread checks at a time with `--syntax-only`: enough that handing them
+/// from thread to thread costs little next to checking them.
+const BATCH: usize = 256;
+
+/// Inputs on their way to be checked, numbered so that their reports are written in order.
+struct Batch<T> {
+    number: u64,
+    items: Vec<T>,
+    /// Reading the next input may wait: write what there is.
+    flush: bool,
+}
+
+/// `--syntax-only`: one thread reads, one per core checks batches of inputs, and this one
+/// writes the reports in input order. A batch is handed on early when reading the next input
+/// may wait, so that someone typing addresses sees each report at once.
 fn run_syntax_only<W: Write>(
     checker: &Checker,
     source: Source,
     sink: &mut Sink<W>,
 ) -> Result<(), Stop> {
-    source.for_each(|item, may_wait| {
-        sink.write(item.row.as_ref(), &checker.syntax_only(item.input))?;
-        if may_wait { sink.flush() } else { Ok(()) }
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    std::thread::scope(|scope| {
+        let (to_check, inputs) = std::sync::mpsc::sync_channel::<Batch<Item>>(2 * workers);
+        let (checked, reports) = std::sync::mpsc::sync_channel(2 * workers);
+        // Checked inputs go back to the reader, which allocated them, as reports go back to
+        // their workers below.
+        let (used, to_free) = std::sync::mpsc::channel::<Vec<Item>>();
+        // Shared by the checking threads only: when they are gone, the reader's next send fails.
+        let inputs = Arc::new(Mutex::new(inputs));
+        // Written reports go back to the thread that made them: memory freed by the thread
+        // that allocated it costs the allocator (and so the whole run) much less.
+        let mut spent = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            let (inputs, checked, used) = (Arc::clone(&inputs), checked.clone(), used.clone());
+            let (give_back, written) =
+                std::sync::mpsc::channel::<Vec<(Option<csv::ByteRecord>, Report)>>();
+            spent.push(give_back);
+            scope.spawn(move || {
+                loop {
+                    while written.try_recv().is_ok() {}
+                    let batch = inputs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok(Batch {
+                        number,
+                        items,
+                        flush,
+                    }) = batch
+                    else {
+                        return;
+                    };
+                    let mut items = items;
+                    let reports: Vec<(Option<csv::ByteRecord>, Report)> = items
+                        .iter_mut()
+                        .map(|item| (item.row.take(), checker.syntax_only(&item.input)))
+                        .collect();
+                    let _ = used.send(items);
+                    let batch = Batch {
+                        number,
+                        items: reports,
+                        flush,
+                    };
+                    if checked.send((worker, batch)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((checked, inputs, used));
+        let reader = scope.spawn(move || {
+            let mut number = 0;
+            let mut items = Vec::with_capacity(BATCH);
+            let fed = source.for_each(|item, may_wait| {
+                items.push(item);
+                if items.len() == BATCH || may_wait {
+                    while to_free.try_recv().is_ok() {}
+                    let batch = Batch {
+                        number,
+                        items: std::mem::replace(&mut items, Vec::with_capacity(BATCH)),
+                        flush: may_wait,
+                    };
+                    number += 1;
+                    to_check.send(batch).map_err(|_| Stop::Closed)?;
+                }
+                Ok(())
+            });
+            if !items.is_empty() {
+                let _ = to_check.send(Batch {
+                    number,
+                    items,
+                    flush: true,
+                });
+            }
+            fed
+        });
+        let mut next = 0;
+        let mut early = std::collections::BTreeMap::new();
+        for (worker, batch) in reports {
+            early.insert(batch.number, (worker, batch));
+            while let Some((worker, batch)) = early.remove(&next) {
+                for (row, report) in &batch.items {
+                    sink.write(row.as_ref(), report)?;
+                }
+                if batch.flush {
+                    sink.flush()?;
+                }
+                next += 1;
+                // A worker that is gone has nothing left to free: the batch is dropped here.
+                let _ = spent[worker].send(batch.items);
+            }
+        }
+        // `Closed` only when this thread stopped taking reports, which it did not.
+        reader.join().map_err(|_| internal())?
     })
 }
 

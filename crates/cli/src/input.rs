@@ -13,22 +13,16 @@ use std::io::{self, BufRead};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
     Text(String),
-    /// Bytes that are not UTF-8. `lossy` replaces each invalid sequence with U+FFFD so that the
-    /// report can still show the line; `valid_up_to` is the byte offset of the first invalid one.
-    NotUtf8 {
-        lossy: String,
-        valid_up_to: usize,
-    },
+    /// Bytes that are not UTF-8, kept as they are: the core's report says where they break
+    /// (`Check::from_bytes`).
+    NotUtf8(Vec<u8>),
 }
 
 impl Input {
     pub fn from_bytes(bytes: Vec<u8>) -> Input {
         match String::from_utf8(bytes) {
             Ok(text) => Input::Text(text),
-            Err(e) => Input::NotUtf8 {
-                valid_up_to: e.utf8_error().valid_up_to(),
-                lossy: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            },
+            Err(e) => Input::NotUtf8(e.into_bytes()),
         }
     }
 
@@ -129,13 +123,10 @@ mod tests {
     }
 
     #[test]
-    fn bytes_that_are_not_utf8_keep_their_position() {
+    fn bytes_that_are_not_utf8_are_kept_as_they_are() {
         assert_eq!(
             Input::from_bytes(b"jane@ex\xFFample.com".to_vec()),
-            Input::NotUtf8 {
-                lossy: "jane@ex\u{FFFD}ample.com".into(),
-                valid_up_to: 7
-            }
+            Input::NotUtf8(b"jane@ex\xFFample.com".to_vec())
         );
         assert_eq!(
             Input::from_bytes("jörg@b.c".into()),

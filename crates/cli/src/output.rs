@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use clap::ValueEnum;
-use mailvet_core::report::Report;
+use mailvet_core::report::{Report, Skipped, Status};
 use mailvet_core::verdict::{ReasonCode, Verdict};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -139,10 +139,7 @@ impl<W: Write> Output<W> {
 
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
         match self {
-            Output::Jsonl(out) => {
-                serde_json::to_writer(&mut *out, report)?;
-                out.write_all(b"\n")
-            }
+            Output::Jsonl(out) => json_line(out, report),
             Output::Csv(csv) => {
                 let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
                 csv.write_record([
@@ -168,6 +165,173 @@ impl<W: Write> Output<W> {
             Output::Csv(csv) | Output::Rows { csv, .. } => csv.flush(),
         }
     }
+}
+
+/// A report as one line of JSON, exactly as `serde_json` writes [`Report`] (a test holds it to
+/// that): the JSON is the core's, written here without going through serde because on a list
+/// checked for syntax only, serde's escaping of every key took more time than checking.
+/// The mailbox evidence, rare and varied, still goes through serde.
+fn json_line<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+    out.write_all(b"{\"input\":")?;
+    json_str(out, &report.input)?;
+    out.write_all(b",\"address\":")?;
+    json_opt_str(out, report.address.as_deref())?;
+    out.write_all(b",\"verdict\":\"")?;
+    out.write_all(report.verdict.as_str().as_bytes())?;
+    out.write_all(b"\",\"reasons\":[")?;
+    for (i, reason) in report.reasons.iter().enumerate() {
+        out.write_all(if i == 0 {
+            b"{\"code\":\""
+        } else {
+            b",{\"code\":\""
+        })?;
+        out.write_all(reason.code.as_str().as_bytes())?;
+        out.write_all(b"\",\"message\":")?;
+        json_str(out, &reason.message)?;
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"],\"suggestion\":")?;
+    json_opt_str(out, report.suggestion.as_deref())?;
+    out.write_all(b",\"score\":")?;
+    json_uint(out, report.score.into())?;
+    let syntax = &report.checks.syntax;
+    out.write_all(b",\"checks\":{\"syntax\":{\"status\":\"")?;
+    out.write_all(syntax.status.as_str().as_bytes())?;
+    out.write_all(b"\",\"warnings\":[")?;
+    for (i, warning) in syntax.warnings.iter().enumerate() {
+        out.write_all(if i == 0 { b"\"" } else { b",\"" })?;
+        out.write_all(warning.code().as_bytes())?;
+        out.write_all(b"\"")?;
+    }
+    out.write_all(b"]")?;
+    if let Some(error) = &syntax.error {
+        out.write_all(b",\"error\":{\"code\":")?;
+        json_str(out, error.code)?;
+        out.write_all(b",\"position\":")?;
+        json_uint(out, error.position as u64)?;
+        out.write_all(b",\"message\":")?;
+        json_str(out, error.message)?;
+        out.write_all(b"}")?;
+    }
+    let dns = &report.checks.dns;
+    out.write_all(b"},\"dns\":")?;
+    json_layer(out, dns.status, dns.skipped)?;
+    if let Some(route) = dns.route {
+        out.write_all(b",\"route\":")?;
+        json_str(out, route.as_str())?;
+    }
+    if !dns.mx.is_empty() {
+        out.write_all(b",\"mx\":")?;
+        serde_json::to_writer(&mut *out, &dns.mx)?;
+    }
+    out.write_all(b"},\"smtp\":")?;
+    let smtp = &report.checks.smtp;
+    if smtp.evidence.is_some() {
+        serde_json::to_writer(&mut *out, smtp)?;
+    } else {
+        json_layer(out, smtp.status, smtp.skipped)?;
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"}}\n")
+}
+
+/// The start of a layer's object: its status, and why it was skipped.
+fn json_layer<W: Write>(out: &mut W, status: Status, skipped: Option<Skipped>) -> io::Result<()> {
+    out.write_all(b"{\"status\":\"")?;
+    out.write_all(status.as_str().as_bytes())?;
+    out.write_all(b"\"")?;
+    if let Some(skipped) = skipped {
+        out.write_all(b",\"skipped\":\"")?;
+        out.write_all(skipped.as_str().as_bytes())?;
+        out.write_all(b"\"")?;
+    }
+    Ok(())
+}
+
+fn json_uint<W: Write>(out: &mut W, mut value: u64) -> io::Result<()> {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.write_all(&digits[at..])
+}
+
+fn json_opt_str<W: Write>(out: &mut W, value: Option<&str>) -> io::Result<()> {
+    match value {
+        Some(value) => json_str(out, value),
+        None => out.write_all(b"null"),
+    }
+}
+
+/// A JSON string as `serde_json` writes it: only `"`, `\\` and control characters below U+0020
+/// are escaped, the short forms where JSON has them (RFC 8259 §7), else `\u00XX` in lowercase.
+fn json_str<W: Write>(out: &mut W, value: &str) -> io::Result<()> {
+    let bytes = value.as_bytes();
+    // Nearly every string needs no escape: one copy.
+    if !needs_escape(bytes) {
+        out.write_all(b"\"")?;
+        out.write_all(bytes)?;
+        return out.write_all(b"\"");
+    }
+    out.write_all(b"\"")?;
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x08 => Some(b"\\b"),
+            0x0C => Some(b"\\f"),
+            0..=0x1F => None,
+            _ => continue,
+        };
+        out.write_all(&bytes[plain..i])?;
+        match short {
+            Some(short) => out.write_all(short)?,
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]);
+                out.write_all(&[b'\\', b'u', b'0', b'0', high, low])?;
+            }
+        }
+        plain = i + 1;
+    }
+    out.write_all(&bytes[plain..])?;
+    out.write_all(b"\"")
+}
+
+/// Whether `bytes` hold a `"`, a `\\` or a control character below U+0020, tested eight bytes at
+/// a time: `(x - n * 0x01…) & !x & 0x80…` is non-zero exactly when some byte of `x` is below `n`
+/// (n ≤ 0x80; "Bit Twiddling Hacks", Sean Eron Anderson, "Determine if a word has a byte less
+/// than n"), and a byte equal to `c` is a zero byte of `x ^ c * 0x01…`.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut lanes = [0; 8];
+        lanes.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(lanes);
+        if below(x, 0x20)
+            || below(x ^ (ONES * u64::from(b'"')), 1)
+            || below(x ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn table_row(report: &Report, color: bool) -> String {
@@ -234,8 +398,7 @@ mod tests {
 
     fn report(input: &str) -> Report {
         Check::new(input, &Lists::new())
-            .skip_dns(Skipped::SyntaxOnly)
-            .skip_mailbox(Skipped::SyntaxOnly)
+            .syntax_only()
             .finish(&Policy::default())
     }
 
@@ -323,6 +486,105 @@ mod tests {
              Short,,0,invalid,invalid_syntax,\n\
              Long,info@mailinator.com,30,risky,disposable;role_account,,extra\n"
         );
+    }
+
+    /// Every input of the syntax corpora, and strings that need escaping.
+    fn inputs() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+        let mut inputs: Vec<String> = ["syntax.tsv", "syntax-domain.tsv", "syntax-literal.tsv"]
+            .iter()
+            .flat_map(|file| {
+                let text = std::fs::read_to_string(dir.join(file)).unwrap();
+                let rows: Vec<String> = text
+                    .lines()
+                    .filter(|l| !l.starts_with('#') && !l.is_empty())
+                    .map(|l| l.split('\t').next().unwrap().to_owned())
+                    .collect();
+                rows
+            })
+            .collect();
+        let every_control: String = (0..0x20u8).map(char::from).collect();
+        inputs.extend([
+            every_control,
+            "a\"b\\c@d\u{7f}\u{2028}é😀".to_owned(),
+            "info@mailinator.com".to_owned(),
+            "jane@gamil.com".to_owned(),
+            String::new(),
+        ]);
+        inputs
+    }
+
+    #[test]
+    fn json_lines_are_what_serde_writes() {
+        use mailvet_core::dns::route::{DnsFailure, MailRoute, MxHost};
+        use mailvet_core::report::{MailboxEvidence, NotAsked};
+        use mailvet_core::smtp::Outcome;
+
+        let lists = Lists::new();
+        let hosts = MailRoute::Hosts(vec![
+            MxHost {
+                preference: 10,
+                host: "mx1.example.com".into(),
+                implicit: false,
+            },
+            MxHost {
+                preference: 20,
+                host: "mx\"2".into(),
+                implicit: false,
+            },
+        ]);
+        let evidence = [
+            MailboxEvidence::Answered {
+                host: "mx1.example.com".into(),
+                code: 550,
+                enhanced: Some("5.1.1".into()),
+                message: "no \"such\" user\n".into(),
+                outcome: Outcome::MailboxNotFound,
+                tls: true,
+                catch_all: Some(false),
+            },
+            MailboxEvidence::Timeout { host: None },
+            MailboxEvidence::NotAsked {
+                host: Some("mx".into()),
+                why: NotAsked::PrivateAddress,
+            },
+        ];
+        let mut reports = Vec::new();
+        for input in inputs() {
+            reports.push(report(&input));
+            for route in [
+                hosts.clone(),
+                MailRoute::DomainNotFound,
+                MailRoute::DnsFailure(DnsFailure::NoAnswer),
+            ] {
+                let check = Check::new(&input, &lists).with_dns(&route);
+                reports.push(check.clone().finish(&Policy::default()));
+                for e in &evidence {
+                    let check = check.clone().with_mailbox(e.clone());
+                    reports.push(check.finish(&Policy::default()));
+                }
+            }
+        }
+        for report in &reports {
+            let mut ours = Vec::new();
+            json_line(&mut ours, report).unwrap();
+            let serde = serde_json::to_string(report).unwrap() + "\n";
+            assert_eq!(String::from_utf8(ours).unwrap(), serde);
+        }
+        assert!(reports.len() > 3000, "{}", reports.len());
+    }
+
+    #[test]
+    fn escapes_are_found_in_every_lane() {
+        for b in 0..=255u8 {
+            for at in 0..17 {
+                let mut bytes = vec![b'a'; 17];
+                bytes[at] = b;
+                let expected = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(needs_escape(&bytes), expected, "{b:#x} at {at}");
+            }
+        }
+        assert!(!needs_escape("ü€😀 plain".as_bytes()));
     }
 
     #[test]

@@ -151,8 +151,9 @@ pub fn is_free_provider(domain_ascii: &str) -> bool {
 /// `No-Reply`, `no_reply+x` and `n.o.r.e.p.l.y` all match `noreply`. Separators carry no meaning
 /// in these names, and a person's name almost never collapses onto one of them.
 pub fn is_role_account(local: &str) -> bool {
+    let mut buffer = [0; ROLE_KEY_BUFFER];
     ROLE_ACCOUNTS
-        .binary_search(&role_key(local).as_str())
+        .binary_search(&role_key_in(local, &mut buffer).as_ref())
         .is_ok()
 }
 
@@ -226,9 +227,10 @@ impl Lists {
 
     /// [`is_role_account`] with the user's entries first.
     pub fn is_role_account(&self, local: &str) -> bool {
-        let key = role_key(local);
-        let mine = self.local_parts.get(&key).copied();
-        mine.unwrap_or_else(|| ROLE_ACCOUNTS.binary_search(&key.as_str()).is_ok())
+        let mut buffer = [0; ROLE_KEY_BUFFER];
+        let key = role_key_in(local, &mut buffer);
+        let mine = self.local_parts.get(key.as_ref()).copied();
+        mine.unwrap_or_else(|| ROLE_ACCOUNTS.binary_search(&key.as_ref()).is_ok())
     }
 
     /// True if the user allowed this domain (or a parent) and did not deny a more specific one:
@@ -326,11 +328,30 @@ fn domain_key(domain: &str) -> Cow<'_, str> {
 /// Only ASCII case is folded: every built-in name is ASCII, and full Unicode case tables would
 /// cost the browser widget about 10 KB gzipped.
 fn role_key(local: &str) -> String {
+    role_key_in(local, &mut [0; ROLE_KEY_BUFFER]).into_owned()
+}
+
+/// Room for the key of any local part (64 octets at most, RFC 5321 §4.5.3.1.1).
+const ROLE_KEY_BUFFER: usize = 64;
+
+/// [`role_key`] written into `buffer` when it fits, as it does for any local part: this runs
+/// for every address of a list, so it allocates nothing, and handles the separators and case
+/// as bytes (none of them is part of a longer UTF-8 sequence, so the key stays UTF-8).
+fn role_key_in<'b>(local: &'b str, buffer: &'b mut [u8; ROLE_KEY_BUFFER]) -> Cow<'b, str> {
     let base = local.split_once('+').map_or(local, |(base, _)| base);
-    base.chars()
-        .filter(|c| !matches!(c, '.' | '-' | '_'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    let key = base
+        .bytes()
+        .filter(|b| !matches!(b, b'.' | b'-' | b'_'))
+        .map(|b| b.to_ascii_lowercase());
+    if base.len() > buffer.len() {
+        return Cow::Owned(String::from_utf8(key.collect()).unwrap_or_default());
+    }
+    let mut len = 0;
+    for (slot, b) in buffer.iter_mut().zip(key) {
+        *slot = b;
+        len += 1;
+    }
+    Cow::Borrowed(std::str::from_utf8(&buffer[..len]).unwrap_or_default())
 }
 
 /// The domain and each parent that is still a registrable-looking name (two labels or more):
@@ -504,6 +525,14 @@ mod tests {
         ] {
             assert!(!is_role_account(local), "{local}");
         }
+    }
+
+    #[test]
+    fn a_key_longer_than_any_local_part_is_still_made() {
+        let long = format!("i{}nfo", ".".repeat(70));
+        assert_eq!(role_key(&long), "info");
+        assert!(is_role_account(&long));
+        assert!(!is_role_account(&"x".repeat(100)));
     }
 
     #[test]

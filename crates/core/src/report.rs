@@ -19,6 +19,8 @@
 //! assert_eq!(report.suggestion.as_deref(), Some("jane@gmail.com"));
 //! ```
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dns::route::MailRoute;
@@ -67,6 +69,18 @@ pub enum Status {
     Skipped,
 }
 
+impl Status {
+    /// The stable snake_case code, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Inconclusive => "inconclusive",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
 /// Why a layer did not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +97,20 @@ pub enum Skipped {
     AddressLiteral,
     /// DNS could not be asked, so there are no mail servers to probe.
     DnsUnavailable,
+}
+
+impl Skipped {
+    /// The stable snake_case code, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skipped::SyntaxOnly => "syntax_only",
+            Skipped::Disabled => "disabled",
+            Skipped::NoProber => "no_prober",
+            Skipped::NotNeeded => "not_needed",
+            Skipped::AddressLiteral => "address_literal",
+            Skipped::DnsUnavailable => "dns_unavailable",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -277,11 +305,59 @@ pub struct ProbeResponse {
     pub evidence: MailboxEvidence,
 }
 
+/// What a [`Check`] works out from the domain alone, the same for every address at it: the lists
+/// of domains and the typo suggestion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainFacts {
+    disposable: bool,
+    free_provider: bool,
+    /// The domain to suggest instead (see [`suggest::suggest_domain`]).
+    suggestion: Option<String>,
+}
+
+impl DomainFacts {
+    /// The facts of `domain` (A-labels, lowercase, as [`Address::ascii_domain`] gives it) by
+    /// `lists`, given whether DNS says the domain receives no mail
+    /// ([`suggest::receives_no_mail`]).
+    pub fn work_out(lists: &Lists, domain: &str, no_mail: bool) -> DomainFacts {
+        let free_provider = lists.is_free_provider(domain);
+        DomainFacts {
+            disposable: lists.is_disposable(domain),
+            free_provider,
+            // A free provider is never suggested away from (suggest.rs, rule 1).
+            suggestion: (!free_provider)
+                .then(|| suggest::suggest_other_domain(lists, domain, no_mail))
+                .flatten(),
+        }
+    }
+}
+
+/// Where a [`Check`] gets the [`DomainFacts`] of a domain. A list of a million addresses has
+/// far fewer domains, and working out a typo suggestion costs more than parsing the address, so
+/// a caller that checks many keeps the facts by domain and `no_mail` (the core keeps nothing:
+/// memory, and how much of it to spend, is the caller's). A memo serves one [`Lists`].
+pub trait DomainMemo: Sync + fmt::Debug {
+    /// The facts of `domain` for `no_mail`: kept ones, or else what `work_out` gives.
+    fn facts(&self, domain: &str, no_mail: bool, work_out: &dyn Fn() -> DomainFacts)
+    -> DomainFacts;
+}
+
+/// No memo: the facts are worked out for every address.
+#[derive(Debug)]
+struct NoMemo;
+
+impl DomainMemo for NoMemo {
+    fn facts(&self, _: &str, _: bool, work_out: &dyn Fn() -> DomainFacts) -> DomainFacts {
+        work_out()
+    }
+}
+
 /// An address on its way through the layers.
 #[derive(Clone, Debug)]
 pub struct Check<'a> {
     input: String,
     lists: &'a Lists,
+    memo: &'a dyn DomainMemo,
     parsed: Result<Address, SyntaxError>,
     reasons: Vec<Reason>,
     suggestion: Option<Suggestion>,
@@ -292,7 +368,13 @@ pub struct Check<'a> {
 impl<'a> Check<'a> {
     /// Runs the layers that need nothing but the text: syntax, the lists, a typo hint.
     pub fn new(input: &str, lists: &'a Lists) -> Self {
-        Check::parsed(input.to_owned(), syntax::parse(input), lists)
+        Check::with_memo(input, lists, &NoMemo)
+    }
+
+    /// As [`Check::new`], taking the facts of the domain from `memo`, here and in
+    /// [`Check::with_dns`].
+    pub fn with_memo(input: &str, lists: &'a Lists, memo: &'a dyn DomainMemo) -> Self {
+        Check::parsed(input.to_owned(), syntax::parse(input), lists, memo)
     }
 
     /// As [`Check::new`], for an input that may not be text (a line of a file, a command-line
@@ -300,10 +382,15 @@ impl<'a> Check<'a> {
     /// `input` shows them with U+FFFD for each invalid sequence.
     pub fn from_bytes(input: &[u8], lists: &'a Lists) -> Self {
         let shown = String::from_utf8_lossy(input).into_owned();
-        Check::parsed(shown, syntax::parse_bytes(input), lists)
+        Check::parsed(shown, syntax::parse_bytes(input), lists, &NoMemo)
     }
 
-    fn parsed(input: String, parsed: Result<Address, SyntaxError>, lists: &'a Lists) -> Self {
+    fn parsed(
+        input: String,
+        parsed: Result<Address, SyntaxError>,
+        lists: &'a Lists,
+        memo: &'a dyn DomainMemo,
+    ) -> Self {
         let mut reasons = Vec::new();
         let mut suggestion = None;
         match &parsed {
@@ -312,25 +399,27 @@ impl<'a> Check<'a> {
                 error.message(),
             )),
             Ok(address) => {
-                let domain = address.ascii_domain();
-                let literal = address.address_literal().is_some();
-                if !literal && lists.is_disposable(domain) {
+                // An address literal has no domain for the lists or a suggestion.
+                let facts = (address.address_literal().is_none())
+                    .then(|| domain_facts(lists, memo, address, false));
+                if facts.as_ref().is_some_and(|f| f.disposable) {
                     reasons.push(Reason::new(ReasonCode::Disposable));
                 }
                 if lists.is_role_account(address.local_part()) {
                     reasons.push(Reason::new(ReasonCode::RoleAccount));
                 }
-                if !literal && lists.is_free_provider(domain) {
+                if facts.as_ref().is_some_and(|f| f.free_provider) {
                     reasons.push(Reason::new(ReasonCode::FreeProvider));
                 }
-                if !literal {
-                    suggestion = suggest::suggest(lists, address.local_part(), domain, None);
-                }
+                suggestion = facts
+                    .and_then(|f| f.suggestion)
+                    .map(|fixed| Suggestion::new(address.local_part(), fixed, false));
             }
         }
         Check {
             input,
             lists,
+            memo,
             parsed,
             reasons,
             suggestion,
@@ -374,12 +463,10 @@ impl<'a> Check<'a> {
         let mx = MxSummary::of_route(route);
         // DNS evidence decides whether a look-alike domain is only a hint or a reason.
         if let Some(address) = self.address() {
-            self.suggestion = suggest::suggest(
-                self.lists,
-                address.local_part(),
-                address.ascii_domain(),
-                Some(route),
-            );
+            let no_mail = suggest::receives_no_mail(Some(route));
+            self.suggestion = domain_facts(self.lists, self.memo, address, no_mail)
+                .suggestion
+                .map(|fixed| Suggestion::new(address.local_part(), fixed, no_mail));
         }
         self.dns = Some(DnsCheck {
             status,
@@ -515,7 +602,7 @@ impl<'a> Check<'a> {
         let checks = Checks { syntax, dns, smtp };
         Report {
             score: score(verdict, &checks, &self.reasons, policy),
-            address: self.parsed.as_ref().ok().map(|a| a.normalized().to_owned()),
+            address: self.parsed.ok().map(Address::into_normalized),
             input: self.input,
             verdict,
             reasons: self.reasons,
@@ -523,6 +610,18 @@ impl<'a> Check<'a> {
             checks,
         }
     }
+}
+
+fn domain_facts(
+    lists: &Lists,
+    memo: &dyn DomainMemo,
+    address: &Address,
+    no_mail: bool,
+) -> DomainFacts {
+    let domain = address.ascii_domain();
+    memo.facts(domain, no_mail, &|| {
+        DomainFacts::work_out(lists, domain, no_mail)
+    })
 }
 
 fn skipped_dns(why: Skipped) -> DnsCheck {
@@ -675,6 +774,48 @@ mod tests {
     }
 
     #[test]
+    fn a_memo_is_asked_for_the_facts_of_the_domain_and_changes_nothing() {
+        #[derive(Debug, Default)]
+        struct Asked(std::sync::Mutex<Vec<(String, bool)>>);
+        impl DomainMemo for Asked {
+            fn facts(
+                &self,
+                domain: &str,
+                no_mail: bool,
+                work_out: &dyn Fn() -> DomainFacts,
+            ) -> DomainFacts {
+                self.0.lock().unwrap().push((domain.to_owned(), no_mail));
+                work_out()
+            }
+        }
+        let lists = Lists::new();
+        let memo = Asked::default();
+        for (input, route) in [
+            ("jane@gamil.com", MailRoute::DomainNotFound),
+            ("info@mailinator.com", hosts()),
+            ("jane@[192.0.2.1]", hosts()),
+        ] {
+            let plain = Check::new(input, &lists).with_dns(&route);
+            let memoised = Check::with_memo(input, &lists, &memo).with_dns(&route);
+            assert_eq!(
+                memoised.finish(&Policy::default()),
+                plain.finish(&Policy::default())
+            );
+        }
+        let asked = memo.0.lock().unwrap().clone();
+        let asked: Vec<(&str, bool)> = asked.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+        assert_eq!(
+            asked,
+            [
+                ("gamil.com", false),
+                ("gamil.com", true),
+                ("mailinator.com", false),
+                ("mailinator.com", false)
+            ]
+        );
+    }
+
+    #[test]
     fn mailbox_answers_map_to_reasons() {
         let lists = Lists::new();
         let run = |e: MailboxEvidence| {
@@ -787,6 +928,25 @@ mod tests {
         assert_eq!(v["checks"]["smtp"]["result"], "answered");
         assert_eq!(v["checks"]["smtp"]["outcome"], "deliverable");
         assert_eq!(v["checks"]["smtp"]["tls"], true);
+    }
+
+    #[test]
+    fn codes_are_the_json_names() {
+        use Skipped as K;
+        use Status as S;
+        for status in [S::Passed, S::Failed, S::Inconclusive, S::Skipped] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        for skipped in [
+            K::SyntaxOnly,
+            K::Disabled,
+            K::NoProber,
+            K::NotNeeded,
+            K::AddressLiteral,
+            K::DnsUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(skipped).unwrap(), skipped.as_str());
+        }
     }
 
     #[test]

@@ -61,6 +61,20 @@ pub struct Suggestion {
 }
 
 impl Suggestion {
+    /// `local` at the suggested `domain`, a possible typo when DNS says the typed domain
+    /// receives no mail (`no_mail`), else a hint.
+    pub fn new(local: &str, domain: String, no_mail: bool) -> Suggestion {
+        Suggestion {
+            address: format!("{local}@{domain}"),
+            domain,
+            kind: if no_mail {
+                SuggestionKind::PossibleTypo
+            } else {
+                SuggestionKind::Hint
+            },
+        }
+    }
+
     /// The reason this suggestion adds to the verdict: [`ReasonCode::PossibleTypo`] when DNS
     /// backs it, none for a hint.
     pub fn reason(&self) -> Option<ReasonCode> {
@@ -198,32 +212,45 @@ pub fn suggest(
     domain: &str,
     route: Option<&MailRoute>,
 ) -> Option<Suggestion> {
+    let no_mail = receives_no_mail(route);
+    let fixed = suggest_domain(lists, domain, no_mail)?;
+    Some(Suggestion::new(local, fixed, no_mail))
+}
+
+/// Whether DNS says the domain cannot receive mail (it does not exist, publishes a null MX, or
+/// has no mail server): all of `route` that a suggestion depends on.
+pub fn receives_no_mail(route: Option<&MailRoute>) -> bool {
+    matches!(
+        route,
+        Some(MailRoute::DomainNotFound | MailRoute::NoMailServer | MailRoute::NullMx)
+    )
+}
+
+/// The domain [`suggest`] suggests for `domain`, the same whatever the local part: a caller
+/// checking many addresses at one domain can work it out once (see
+/// [`crate::report::DomainMemo`]). `no_mail` is [`receives_no_mail`] of what DNS said.
+pub fn suggest_domain(lists: &Lists, domain: &str, no_mail: bool) -> Option<String> {
     let domain = domain
         .strip_suffix('.')
         .unwrap_or(domain)
         .to_ascii_lowercase();
-    if lists.is_free_provider(&domain)
-        || lists.is_allowed_domain(&domain)
-        || REAL_LOOKALIKES.contains(&domain.as_str())
-    {
+    if lists.is_free_provider(&domain) {
         return None;
     }
-    let no_mail = matches!(
-        route,
-        Some(MailRoute::DomainNotFound | MailRoute::NoMailServer | MailRoute::NullMx)
-    );
-    let fixed = popular_domain(&domain, no_mail)
-        .or_else(|| common_suffix(&domain, no_mail))
-        .or_else(|| dotless(&domain))?;
-    Some(Suggestion {
-        address: format!("{local}@{fixed}"),
-        kind: if no_mail {
-            SuggestionKind::PossibleTypo
-        } else {
-            SuggestionKind::Hint
-        },
-        domain: fixed,
-    })
+    suggest_other_domain(lists, &domain, no_mail)
+}
+
+/// [`suggest_domain`] for a lowercase domain without the root dot that is not a free provider:
+/// for a caller that already asked [`Lists::is_free_provider`].
+pub(crate) fn suggest_other_domain(lists: &Lists, domain: &str, no_mail: bool) -> Option<String> {
+    if lists.is_allowed_domain(domain) || REAL_LOOKALIKES.contains(&domain) {
+        return None;
+    }
+    // Rules 2 and 3 both ask; a look-up in the list of TLDs is the costliest step of either.
+    let tld_is_real = domain.rsplit('.').next().is_some_and(lists::is_tld);
+    popular_domain(domain, no_mail, tld_is_real)
+        .or_else(|| common_suffix(domain, no_mail, tld_is_real))
+        .or_else(|| dotless(domain))
 }
 
 /// Costs, in half-steps so that a far substitution can cost one and a half edits.
@@ -233,15 +260,16 @@ const FAR: u32 = 3;
 const ANY_SUFFIX: u32 = 10;
 
 /// Rule 2: the popular domain the typed one most likely meant.
-fn popular_domain(domain: &str, no_mail: bool) -> Option<String> {
+fn popular_domain(domain: &str, no_mail: bool, suffix_is_real: bool) -> Option<String> {
     let (name, suffix) = domain.split_once('.')?;
-    let suffix_is_real = suffix.rsplit('.').next().is_some_and(lists::is_tld);
     let suffix_is_one_tld = !suffix.contains('.') || COMMON_SUFFIXES.contains(&suffix);
     let mut best: Option<(Rank, &str)> = None;
     for (popularity, target) in POPULAR.iter().enumerate() {
-        let Some((t_name, t_suffix)) = target.split_once('.') else {
+        // A byte search: this runs for every target of every domain.
+        let Some(dot) = target.bytes().position(|b| b == b'.') else {
             continue;
         };
+        let (t_name, t_suffix) = (&target[..dot], &target[dot + 1..]);
         let distinctive = t_name.len() >= 5;
         let max_name = match (t_name.len(), no_mail) {
             (0..=4, _) => 0,
@@ -277,41 +305,42 @@ fn popular_domain(domain: &str, no_mail: bool) -> Option<String> {
 }
 
 /// Rule 3: the domain with its suffix replaced by the nearest common one.
-fn common_suffix(domain: &str, no_mail: bool) -> Option<String> {
-    let labels: Vec<&str> = domain.split('.').collect();
-    let real = lists::is_tld(labels.last()?);
+fn common_suffix(domain: &str, no_mail: bool, real: bool) -> Option<String> {
     if real && !no_mail {
         return None;
     }
     // The typed suffix is the last one or two labels; a name must remain before it.
-    let tails: Vec<(String, String)> = (1..=2)
-        .filter(|&k| k < labels.len())
-        .map(|k| {
-            let (name, tail) = labels.split_at(labels.len() - k);
-            (name.join("."), tail.join("."))
-        })
-        .collect();
+    let mut tails: [Option<(&str, &str)>; 2] = [None, None];
+    let mut end = domain.len();
+    for slot in &mut tails {
+        let Some(dot) = domain[..end].rfind('.') else {
+            break;
+        };
+        *slot = Some((&domain[..dot], &domain[dot + 1..]));
+        end = dot;
+    }
+    let tails = tails.iter().flatten();
     if real
         && tails
-            .iter()
-            .any(|(_, tail)| COMMON_SUFFIXES.contains(&tail.as_str()))
+            .clone()
+            .any(|(_, tail)| COMMON_SUFFIXES.contains(tail))
     {
         return None;
     }
     let max = if real { NEAR } else { FAR };
-    let mut best: Option<(Rank, String)> = None;
-    for (name, tail) in &tails {
-        for (popularity, common) in COMMON_SUFFIXES.iter().enumerate() {
+    let mut best: Option<(Rank, &str, &str)> = None;
+    for &(name, tail) in tails {
+        for (popularity, &common) in COMMON_SUFFIXES.iter().enumerate() {
             let Some(cost) = distance(tail, common, max) else {
                 continue;
             };
             let rank = (cost, popularity);
-            if best.as_ref().is_none_or(|(b, _)| rank < *b) {
-                best = Some((rank, format!("{name}.{common}")));
+            if best.is_none_or(|(b, _, _)| rank < b) {
+                best = Some((rank, name, common));
             }
         }
     }
-    best.map(|(_, fixed)| fixed)
+    best.map(|(_, name, common)| format!("{name}.{common}"))
 }
 
 /// Rule 4: `gmailcom` → `gmail.com`.
@@ -328,16 +357,39 @@ fn dotless(domain: &str) -> Option<String> {
 /// How good a candidate is, smaller being better: its cost, then its popularity rank.
 type Rank = (u32, usize);
 
+/// The longest target of [`distance`]: its rows live on the stack (a unit test checks that every
+/// popular name and common suffix fits).
+const MAX_TARGET: usize = 15;
+
 /// Optimal-string-alignment distance with typing-aware substitution costs, if at most `max`.
+/// `b` is the target, at most [`MAX_TARGET`] bytes: a longer one is never within `max`.
 fn distance(a: &str, b: &str, max: u32) -> Option<u32> {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let length_gap = u32::try_from(a.len().abs_diff(b.len())).unwrap_or(u32::MAX);
-    if length_gap.saturating_mul(NEAR) > max {
+    if length_gap.saturating_mul(NEAR) > max || b.len() > MAX_TARGET {
+        return None;
+    }
+    // Most targets are far from the typed name, and cheaper to rule out than to measure: an
+    // edit changes how often each byte occurs by two in all at most (a transposition not at
+    // all) and costs at least NEAR = 2, so the total difference of those counts is a lower
+    // bound of the distance. Bytes are counted by their low five bits (the letters apart):
+    // bytes that share a slot can only hide differences, so the bound still holds.
+    let slot = |x: u8| usize::from(x & 31);
+    let mut counts = [0i8; 32];
+    for &x in a {
+        counts[slot(x)] = counts[slot(x)].saturating_add(1);
+    }
+    for &y in b {
+        counts[slot(y)] = counts[slot(y)].saturating_sub(1);
+    }
+    let unmatched: u32 = counts.iter().map(|c| u32::from(c.unsigned_abs())).sum();
+    if unmatched > max {
         return None;
     }
     let width = b.len() + 1;
     // Three rows of the matrix: two back (for transpositions), one back, current.
-    let mut rows = vec![0u32; 3 * width];
+    let mut matrix = [0u32; 3 * (MAX_TARGET + 1)];
+    let rows = &mut matrix[..3 * width];
     for (j, cell) in rows[2 * width..].iter_mut().enumerate() {
         *cell = NEAR * u32::try_from(j).unwrap_or(u32::MAX / 4);
     }
@@ -427,6 +479,20 @@ mod tests {
     fn every_popular_domain_is_a_free_provider() {
         for p in POPULAR {
             assert!(lists::is_free_provider(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn every_target_fits_the_distance_matrix() {
+        for p in POPULAR {
+            let (name, suffix) = p.split_once('.').unwrap();
+            assert!(
+                name.len() <= MAX_TARGET && suffix.len() <= MAX_TARGET,
+                "{p}"
+            );
+        }
+        for s in COMMON_SUFFIXES {
+            assert!(s.len() <= MAX_TARGET, "{s}");
         }
     }
 

@@ -207,6 +207,12 @@ fn cases(lists: &Lists) -> Vec<(&'static str, Report)> {
                 .finish(&policy),
         ),
         (
+            "invalid_special_use_domain",
+            Check::new("me@shop.local", lists)
+                .syntax_only()
+                .finish(&policy),
+        ),
+        (
             "invalid_utf8",
             Check::from_bytes(b"jane\xff@example.com", lists)
                 .syntax_only()

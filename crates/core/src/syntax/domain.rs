@@ -229,6 +229,12 @@ fn ascii_domain<'a>(input: &'a str, offset: usize, scan: &Scan) -> Result<Domain
             offset + scan.last_label_start,
         ));
     }
+    if is_special_use(tld) {
+        return Err(SyntaxError::new(
+            C::SpecialUseDomain,
+            offset + scan.last_label_start,
+        ));
+    }
     Ok(Domain {
         unicode: if scan.has_upper {
             Cow::Owned(input.to_ascii_lowercase())
@@ -245,6 +251,28 @@ fn ascii_domain<'a>(input: &'a str, offset: usize, scan: &Scan) -> Result<Domain
 /// RFC 3696 §2: a top-level domain is never all-numeric.
 fn is_numeric(tld: &str) -> bool {
     tld.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Top-level names set aside for uses other than Internet mail: no address under them can ever
+/// receive a message, whatever DNS says, so the syntax check decides them.
+///
+/// - `invalid`: RFC 6761 §6.4, guaranteed never to exist.
+/// - `localhost`: RFC 6761 §6.3, the name `localhost.` and every name under it are this host.
+///   A dotless `localhost` is that same name (the domain of an address is never relative), so
+///   it is special-use too.
+/// - `local`: RFC 6762 §3, link-local names resolved by Multicast DNS, never by DNS.
+/// - `onion`: RFC 7686 §2, Tor onion services, unreachable by DNS and SMTP over the Internet.
+/// - `arpa`: RFC 3172 §2, the infrastructure domain (reverse mapping, `home.arpa` of RFC 8375
+///   for home networks), not names of mail hosts.
+///
+/// `test` (RFC 6761 §6.2) is left alone: the test world's domains live there, and real DNS
+/// answers NXDOMAIN for it anyway.
+const SPECIAL_USE_TLDS: [&str; 5] = ["arpa", "invalid", "local", "localhost", "onion"];
+
+fn is_special_use(tld: &str) -> bool {
+    SPECIAL_USE_TLDS
+        .iter()
+        .any(|special| special.eq_ignore_ascii_case(tld))
 }
 
 /// Runs UTS-46 (configured as the module docs say) on `domain`: the Unicode and A-label forms.
@@ -326,8 +354,12 @@ fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
     if ascii.len() > MAX_DOMAIN_OCTETS {
         return Err(SyntaxError::new(C::DomainTooLong, offset));
     }
-    if ascii.rsplit('.').next().is_some_and(is_numeric) {
+    let tld = ascii.rsplit('.').next().unwrap_or_default();
+    if is_numeric(tld) {
         return Err(SyntaxError::new(C::NumericTld, last_label_start));
+    }
+    if is_special_use(tld) {
+        return Err(SyntaxError::new(C::SpecialUseDomain, last_label_start));
     }
     // Without Unicode case tables (about 7 KB gzipped in the widget) a change of non-ASCII case
     // cannot be told from other UTS-46 mappings, so it counts as normalisation too.

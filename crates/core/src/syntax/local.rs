@@ -54,9 +54,14 @@ impl<'a> Local<'a> {
     /// The canonical form: NFC (RFC 6532 §3.1), a Dot-string when the content allows it (RFC 5321
     /// §4.1.2: a Quoted-string that could be a Dot-string SHOULD be sent as one), else a
     /// Quoted-string escaping only `"` and `\`.
-    pub(super) fn canonical(&self) -> Cow<'a, str> {
+    ///
+    /// A Dot-string as typed must stay one: a character whose NFC form is ASCII outside `atext`
+    /// (U+037E GREEK QUESTION MARK is `;`) is refused rather than quoted. Quoting it would
+    /// rewrite the address into one the person never typed, and a character that looks like
+    /// punctuation yet passes where punctuation may not is a confusable (RFC 6530 §10).
+    pub(super) fn canonical(&self) -> Result<Cow<'a, str>, SyntaxError> {
         if !self.quoted && self.ascii {
-            return Cow::Borrowed(self.raw);
+            return Ok(Cow::Borrowed(self.raw));
         }
         let content = if self.quoted {
             unescape(&self.raw[1..self.raw.len() - 1])
@@ -69,10 +74,31 @@ impl<'a> Local<'a> {
             Cow::Owned(backend().nfc(&content))
         };
         if is_dot_string(&content) {
-            content
+            Ok(content)
+        } else if self.quoted {
+            Ok(Cow::Owned(quote(&content)))
         } else {
-            Cow::Owned(quote(&content))
+            Err(SyntaxError::new(
+                C::InvalidCharacter,
+                self.first_outside_atext(),
+            ))
         }
+    }
+
+    /// The offset of the first character whose NFC form holds ASCII outside `atext`: what
+    /// keeps an unquoted local part from staying a Dot-string. NFC singletons such as U+037E
+    /// map the same alone as in context.
+    fn first_outside_atext(&self) -> usize {
+        self.raw
+            .char_indices()
+            .find(|&(_, c)| {
+                !c.is_ascii()
+                    && backend()
+                        .nfc(c.encode_utf8(&mut [0; 4]))
+                        .bytes()
+                        .any(|b| b.is_ascii() && !ATEXT[usize::from(b)])
+            })
+            .map_or(0, |(i, _)| i)
     }
 }
 
@@ -110,7 +136,7 @@ pub(super) fn scan(input: &str) -> Result<Local<'_>, SyntaxError> {
             b'"' if after_dot => return Err(SyntaxError::new(C::ObsoleteSyntax, i)),
             b'(' => return Err(SyntaxError::new(C::Comment, i)),
             0x80.. => {
-                let len = check_non_ascii(input, i)?;
+                let len = check_non_ascii(input, i, after_dot)?;
                 ascii = false;
                 after_dot = false;
                 i += len;
@@ -141,7 +167,9 @@ fn scan_quoted(input: &str) -> Result<Local<'_>, SyntaxError> {
             // qtextSMTP = %d32-33 / %d35-91 / %d93-126
             32..=126 => i += 1,
             0x80.. => {
-                i += check_non_ascii(input, i)?;
+                // Unquoting may make the content a Dot-string, so its words start as there.
+                let word_start = i == 1 || bytes[i - 1] == b'.';
+                i += check_non_ascii(input, i, word_start)?;
                 ascii = false;
             }
             _ => return Err(ascii_error(b, i, C::InvalidCharacter)),
@@ -183,7 +211,9 @@ pub(super) fn ascii_error(b: u8, position: usize, otherwise: C) -> SyntaxError {
 }
 
 /// Checks the non-ASCII character at `i` (a char boundary) and returns its length in bytes.
-fn check_non_ascii(input: &str, i: usize) -> Result<usize, SyntaxError> {
+/// `word_start` is true where a word begins: the start of the local part, of a Quoted-string's
+/// content, or right after a dot.
+fn check_non_ascii(input: &str, i: usize, word_start: bool) -> Result<usize, SyntaxError> {
     let Some(c) = input[i..].chars().next() else {
         return Err(SyntaxError::new(C::InvalidCharacter, i));
     };
@@ -206,6 +236,18 @@ fn check_non_ascii(input: &str, i: usize) -> Result<usize, SyntaxError> {
         )
     {
         return Err(SyntaxError::new(C::UnsafeCharacter, i));
+    }
+    // A combining mark with no letter to sit on joins the quote or dot before it, or shows
+    // alone; a domain label may not start with one either (RFC 5891 §4.2.3.2).
+    if word_start
+        && matches!(
+            category,
+            GeneralCategory::NonspacingMark
+                | GeneralCategory::SpacingMark
+                | GeneralCategory::EnclosingMark
+        )
+    {
+        return Err(SyntaxError::new(C::LeadingCombiningMark, i));
     }
     Ok(c.len_utf8())
 }

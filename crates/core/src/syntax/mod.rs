@@ -36,8 +36,13 @@
 //!   with `xn--`, go through UTS-46 (see `domain.rs` for the configuration and why) and then the
 //!   IDNA2008 rules that UTS-46 leaves out (RFC 5892 derived properties, CONTEXTO). The domain
 //!   is kept in lowercase A-label form (what goes on the wire) and in Unicode form.
-//!   A dotless domain (`a@localhost`) is valid per RFC 5321 but warned about; a TLD made only of
+//!   A dotless domain (`a@mailhost`) is valid per RFC 5321 but warned about; a TLD made only of
 //!   digits is invalid (RFC 3696 §2).
+//! - **Special-use names.** A domain under `invalid`, `localhost`, `local`, `onion` or `arpa`
+//!   (RFC 6761 §6.4 and §6.3, RFC 6762, RFC 7686, RFC 3172) can never receive mail from the
+//!   Internet, so it is refused here, without DNS: `special_use_domain`. A dotless `localhost`
+//!   is the name `localhost.` itself and is refused too. `test` (RFC 6761 §6.2) is not: real
+//!   DNS answers NXDOMAIN for it, and the test world lives there.
 //! - **Unicode data.** Code point properties, NFC and UTS-46 come from a [`Unicode`] back end:
 //!   ICU4X in the default build; without the feature `idna`, the one the caller registers with
 //!   `set_unicode` (the browser widget lends the browser's own), and only ASCII until then.
@@ -78,8 +83,9 @@
 //! | `leading_dot` | the local part starts with a dot |
 //! | `trailing_dot` | the local part ends with a dot |
 //! | `consecutive_dots` | two dots in a row in the local part |
-//! | `invalid_character` | an ASCII character outside `atext` in an unquoted local part (including `\` and a `"` inside a word) |
+//! | `invalid_character` | an ASCII character outside `atext` in an unquoted local part (including `\` and a `"` inside a word), or a character whose NFC form is one (U+037E is `;`) |
 //! | `unsafe_character` | an invisible (format), private-use or unassigned code point in the local part |
+//! | `leading_combining_mark` | a combining mark (Unicode `Mn`, `Mc`, `Me`) that starts the local part, its quoted content, or a word after a dot |
 //! | `unclosed_quote` | a Quoted-string without its closing quote |
 //! | `invalid_quoted_pair` | a backslash in quotes not followed by printable ASCII (RFC 5321 `quoted-pairSMTP`) |
 //! | `obsolete_syntax` | RFC 5322 `obs-local-part`: quoted and unquoted words joined by dots, `"a"."b"`, `a."b"` |
@@ -96,6 +102,7 @@
 //! | `invalid_a_label` | an `xn--` label that is not a valid A-label (bad Punycode, not a valid U-label, no round trip) |
 //! | `invalid_idna` | a label UTS-46 or IDNA2008 rejects (DISALLOWED code point, CONTEXTJ/CONTEXTO, Bidi, leading mark) |
 //! | `numeric_tld` | the last label is all digits (RFC 3696 §2), e.g. an IP address without brackets |
+//! | `special_use_domain` | the domain is or ends in a special-use name that receives no mail: `invalid`, `localhost`, `local`, `onion`, `arpa` (see above) |
 //! | `invalid_address_literal` | `[...]` that is neither an IPv4 nor an `IPv6:` literal of RFC 5321 §4.1.3 |
 //! | `unsupported_address_literal` | a well-formed General-address-literal (`[tag:content]`) |
 //! | `address_too_long` | local part, `@` and A-label domain exceed 254 octets |
@@ -108,7 +115,7 @@
 //! | `local_part_normalized` | the canonical local part differs from the input (quotes removed, escapes removed, NFC) |
 //! | `needs_smtputf8` | the local part is not ASCII: only SMTPUTF8 servers (RFC 6531) can take it |
 //! | `domain_normalized` | the domain differs from the input beyond ASCII case (UTS-46 mapping: non-ASCII case, full-width characters or dots; a canonical IP literal) |
-//! | `dotless_domain` | the domain has a single label (`a@localhost`): valid, but not deliverable on the Internet |
+//! | `dotless_domain` | the domain has a single label (`a@mailhost`): valid, but not deliverable on the Internet |
 //! | `address_literal` | the domain is an IP address literal |
 
 mod domain;
@@ -170,7 +177,7 @@ pub fn parse(input: &str) -> Result<Address, SyntaxError> {
     }
     check_wrapping(input)?;
     let local = local::scan(input)?;
-    let canonical_local = local.canonical();
+    let canonical_local = local.canonical()?;
     if canonical_local.len() > MAX_LOCAL_PART_OCTETS {
         return Err(SyntaxError::new(SyntaxErrorCode::LocalPartTooLong, 0));
     }
@@ -280,6 +287,11 @@ impl Address {
     /// `local@domain` with the domain in Unicode form: the form to show a person.
     pub fn normalized(&self) -> &str {
         &self.normalized
+    }
+
+    /// [`Address::normalized`], without a copy.
+    pub fn into_normalized(self) -> String {
+        self.normalized
     }
 
     /// `local@domain` with the domain in A-label form, or `None` when the local part is not ASCII
@@ -426,6 +438,7 @@ pub enum SyntaxErrorCode {
     ConsecutiveDots,
     InvalidCharacter,
     UnsafeCharacter,
+    LeadingCombiningMark,
     UnclosedQuote,
     InvalidQuotedPair,
     ObsoleteSyntax,
@@ -442,6 +455,7 @@ pub enum SyntaxErrorCode {
     InvalidALabel,
     InvalidIdna,
     NumericTld,
+    SpecialUseDomain,
     InvalidAddressLiteral,
     UnsupportedAddressLiteral,
     AddressTooLong,
@@ -449,7 +463,7 @@ pub enum SyntaxErrorCode {
 
 impl SyntaxErrorCode {
     /// Every code, in order.
-    pub const ALL: [SyntaxErrorCode; 34] = [
+    pub const ALL: [SyntaxErrorCode; 36] = [
         SyntaxErrorCode::InvalidUtf8,
         SyntaxErrorCode::Empty,
         SyntaxErrorCode::SurroundingWhitespace,
@@ -465,6 +479,7 @@ impl SyntaxErrorCode {
         SyntaxErrorCode::ConsecutiveDots,
         SyntaxErrorCode::InvalidCharacter,
         SyntaxErrorCode::UnsafeCharacter,
+        SyntaxErrorCode::LeadingCombiningMark,
         SyntaxErrorCode::UnclosedQuote,
         SyntaxErrorCode::InvalidQuotedPair,
         SyntaxErrorCode::ObsoleteSyntax,
@@ -481,6 +496,7 @@ impl SyntaxErrorCode {
         SyntaxErrorCode::InvalidALabel,
         SyntaxErrorCode::InvalidIdna,
         SyntaxErrorCode::NumericTld,
+        SyntaxErrorCode::SpecialUseDomain,
         SyntaxErrorCode::InvalidAddressLiteral,
         SyntaxErrorCode::UnsupportedAddressLiteral,
         SyntaxErrorCode::AddressTooLong,
@@ -505,6 +521,7 @@ impl SyntaxErrorCode {
             C::ConsecutiveDots => "consecutive_dots",
             C::InvalidCharacter => "invalid_character",
             C::UnsafeCharacter => "unsafe_character",
+            C::LeadingCombiningMark => "leading_combining_mark",
             C::UnclosedQuote => "unclosed_quote",
             C::InvalidQuotedPair => "invalid_quoted_pair",
             C::ObsoleteSyntax => "obsolete_syntax",
@@ -521,6 +538,7 @@ impl SyntaxErrorCode {
             C::InvalidALabel => "invalid_a_label",
             C::InvalidIdna => "invalid_idna",
             C::NumericTld => "numeric_tld",
+            C::SpecialUseDomain => "special_use_domain",
             C::InvalidAddressLiteral => "invalid_address_literal",
             C::UnsupportedAddressLiteral => "unsupported_address_literal",
             C::AddressTooLong => "address_too_long",
@@ -551,6 +569,9 @@ impl SyntaxErrorCode {
             }
             C::UnsafeCharacter => {
                 "The part before the @-sign contains an invisible or unknown Unicode character."
+            }
+            C::LeadingCombiningMark => {
+                "In the part before the @-sign, an accent or other combining mark must follow a letter; it cannot come first or right after a dot."
             }
             C::UnclosedQuote => "A quotation mark before the @-sign is never closed.",
             C::InvalidQuotedPair => {
@@ -585,6 +606,9 @@ impl SyntaxErrorCode {
             }
             C::NumericTld => {
                 "The part after the @-sign cannot end with a number; write an IP address in square brackets."
+            }
+            C::SpecialUseDomain => {
+                "The part after the @-sign is a name reserved for local networks or special uses (such as localhost, .local or .invalid), which can never receive email."
             }
             C::InvalidAddressLiteral => {
                 "The part in square brackets after the @-sign is not a valid IP address."
