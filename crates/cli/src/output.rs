@@ -393,7 +393,7 @@ fn shown(input: &str) -> String {
 mod tests {
     use super::*;
     use mailvet_core::lists::Lists;
-    use mailvet_core::report::{Check, Skipped};
+    use mailvet_core::report::Check;
     use mailvet_core::verdict::Policy;
 
     fn report(input: &str) -> Report {
