@@ -372,10 +372,6 @@ mod tests {
             let n = stream.read(&mut buf).await.unwrap();
             request.extend_from_slice(&buf[..n]);
         }
-        if behaviour == Behaviour::Silent {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            return;
-        }
         let (method, target) = head.split_once(' ').unwrap();
         let query = if method == "GET" {
             let encoded = target
@@ -395,6 +391,10 @@ mod tests {
         log.lock()
             .unwrap()
             .push((method.to_owned(), name.clone(), rtype));
+        if behaviour == Behaviour::Silent {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            return;
+        }
         let (status, body) = match behaviour {
             Behaviour::PostOnly if method == "GET" => ("405 Method Not Allowed", Vec::new()),
             Behaviour::Garbage => ("200 OK", b"hello".to_vec()),
@@ -630,12 +630,12 @@ mod tests {
         // The garbage endpoint was asked by GET and by POST before the good one answered.
         assert_eq!(asked(&garbage_log).len(), 2);
         assert_eq!(asked(&good_log).len(), 1);
-        // The silent one never logs (it reads the request, then waits).
-        assert!(asked(&silent_log).is_empty());
-        // The next queries start at the endpoint that answered.
-        let started = Instant::now();
+        // The silent one was asked first, and never answered.
+        assert_eq!(asked(&silent_log).len(), 1);
+        // The next queries start at the endpoint that answered: neither of the others hears of
+        // them (an event, not a time, proves it).
         assert_eq!(r.route("mx.example").await, mx_route());
-        assert!(started.elapsed() < Duration::from_millis(300));
+        assert_eq!(asked(&silent_log).len(), 1);
         assert_eq!(asked(&garbage_log).len(), 2);
         assert_eq!(asked(&good_log).len(), 4);
     }
@@ -655,7 +655,9 @@ mod tests {
         );
         let elapsed = started.elapsed();
         assert!(
-            elapsed >= Duration::from_millis(200) && elapsed < Duration::from_secs(2),
+            // Both timeouts ran (the closed one fails at once); the upper bound only says that
+            // nothing waited for the silent endpoint's minute, with room for a loaded machine.
+            elapsed >= Duration::from_millis(200) && elapsed < Duration::from_secs(20),
             "{elapsed:?}"
         );
     }
