@@ -12,6 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::fs::File;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -126,12 +127,26 @@ struct Checker {
 /// thousands, and a list of all different domains gains nothing from a memo anyway.
 const MEMO_DOMAINS: usize = 100_000;
 
+/// How many parts [`Memo`] is cut into, each behind its own lock: the checking threads of
+/// `--syntax-only` ask it for every address, and with one lock they mostly waited for each other.
+const MEMO_SHARDS: usize = 64;
+
+type Facts = HashMap<Box<str>, DomainFacts, BuildHasherDefault<DomainHasher>>;
+
 /// The facts of each domain of the list (lists and typo suggestion, see [`DomainMemo`]),
 /// worked out once: they cost more than parsing an address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Memo {
-    /// By whether DNS said the domain receives no mail.
-    facts: [Mutex<HashMap<Box<str>, DomainFacts>>; 2],
+    /// By whether DNS said the domain receives no mail, then by the hash of the domain.
+    facts: [[Mutex<Facts>; MEMO_SHARDS]; 2],
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Memo {
+            facts: std::array::from_fn(|_| std::array::from_fn(|_| Mutex::default())),
+        }
+    }
 }
 
 impl DomainMemo for Memo {
@@ -141,7 +156,11 @@ impl DomainMemo for Memo {
         no_mail: bool,
         work_out: &dyn Fn() -> DomainFacts,
     ) -> DomainFacts {
-        let kept = &self.facts[usize::from(no_mail)];
+        let hash = BuildHasherDefault::<DomainHasher>::default().hash_one(domain);
+        // Bits the map does not use: it picks buckets by the low ones and tags them with the
+        // top seven.
+        let shard = (hash >> 40) as usize % MEMO_SHARDS;
+        let kept = &self.facts[usize::from(no_mail)][shard];
         let lock = || kept.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(facts) = lock().get(domain) {
             return facts.clone();
@@ -149,11 +168,41 @@ impl DomainMemo for Memo {
         // Worked out without the lock: two tasks may both do it, and find the same.
         let facts = work_out();
         let mut kept = lock();
-        if kept.len() >= MEMO_DOMAINS {
+        if kept.len() >= MEMO_DOMAINS / MEMO_SHARDS {
             kept.clear();
         }
         kept.insert(domain.into(), facts.clone());
         facts
+    }
+}
+
+/// The hash of [`Memo`]'s keys: domains of a list the user gave, so the keyed SipHash of the
+/// standard library (against inputs chosen to collide) buys nothing, and it cost more than the
+/// rest of a memo look-up. Eight bytes at a time: rotate, mix in, multiply by an odd constant
+/// (the 64-bit golden ratio) to spread each bit upwards; `finish` folds the well-mixed high half
+/// into the low one, from which the map picks buckets.
+#[derive(Debug, Default)]
+struct DomainHasher(u64);
+
+impl Hasher for DomainHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        // The length tells `a` from `a\0`.
+        let last = u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59);
+        self.0 = (self.0.rotate_left(23) ^ last).wrapping_mul(K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
     }
 }
 
@@ -249,10 +298,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
             concurrency,
         }
     };
+    // Counting the inputs of a file is a pass over all of it: only for a progress bar.
+    let count = Progress::shown(args.output.is_none() && io::stdout().is_terminal());
     let (source, total) = Source::open(
         args.addresses,
         args.input.as_deref(),
         args.column.as_deref(),
+        count,
     )?;
 
     let (out, terminal): (Box<dyn Write>, bool) = match &args.output {
@@ -417,11 +469,13 @@ enum Source {
 }
 
 impl Source {
-    /// The inputs, and how many there are when that is known without reading standard input.
+    /// The inputs, and how many there are when that is known without reading standard input
+    /// and `count` asks for it (a file is then read twice).
     fn open(
         args: Vec<OsString>,
         file: Option<&Path>,
         column: Option<&str>,
+        count: bool,
     ) -> Result<(Source, Option<u64>), Failure> {
         let open = |path: &Path| {
             File::open(path).map_err(|e| {
@@ -433,7 +487,10 @@ impl Source {
         };
         if let Some(name) = column {
             let (read, total): (Box<dyn Read + Send>, _) = match file {
-                Some(path) => (Box::new(open(path)?), Some(count_records(open(path)?))),
+                Some(path) => {
+                    let total = count.then(|| open(path).map(count_records)).transpose()?;
+                    (Box::new(open(path)?), total)
+                }
                 None => (Box::new(io::stdin()), None),
             };
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(read);
@@ -450,13 +507,18 @@ impl Source {
             return Ok((source, total));
         }
         if let Some(path) = file {
-            let total = count_lines(open(path)?).map_err(|e| {
-                Failure(format!(
-                    "cannot read the input file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            return Ok((Source::Lines(Box::new(open(path)?)), Some(total)));
+            let read = open(path)?;
+            let total = count
+                .then(|| {
+                    count_lines(open(path)?).map_err(|e| {
+                        Failure(format!(
+                            "cannot read the input file {}: {e}",
+                            path.display()
+                        ))
+                    })
+                })
+                .transpose()?;
+            return Ok((Source::Lines(Box::new(read)), total));
         }
         if args.is_empty() {
             Ok((Source::Stdin, None))

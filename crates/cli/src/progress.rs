@@ -12,7 +12,7 @@ impl Progress {
     /// A bar when standard error is a terminal that the reports do not also go to (they would
     /// tear the bar apart); nothing otherwise. `total` is the number of inputs when known.
     pub fn new(total: Option<u64>, reports_on_terminal: bool) -> Progress {
-        if reports_on_terminal || !io::stderr().is_terminal() {
+        if !Progress::shown(reports_on_terminal) {
             return Progress(None);
         }
         let bar = match total {
@@ -29,6 +29,11 @@ impl Progress {
         };
         bar.enable_steady_tick(Duration::from_millis(200));
         Progress(Some(bar))
+    }
+
+    /// Whether [`Progress::new`] shows a bar: only then is it worth counting the inputs first.
+    pub fn shown(reports_on_terminal: bool) -> bool {
+        !reports_on_terminal && io::stderr().is_terminal()
     }
 
     pub fn inc(&self) {
