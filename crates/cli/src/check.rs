@@ -28,9 +28,9 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::Failure;
 use crate::doh::{DnsArgs, Resolver};
-use crate::input::{Input, Lines};
+use crate::input::{BOM, Input, Lines};
 use crate::metrics::Metrics;
-use crate::output::{Format, Output};
+use crate::output::{Format, Output, json_line};
 use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
 use crate::progress::Progress;
 
@@ -207,9 +207,38 @@ impl Hasher for DomainHasher {
 }
 
 impl Checker {
-    /// `--syntax-only`: syntax and the lists.
-    fn syntax_only(&self, input: &Input) -> Report {
-        self.start(input).syntax_only().finish(&self.policy)
+    /// `--syntax-only`: syntax and the lists, of an input that may not be text.
+    fn syntax_only(&self, input: &[u8]) -> Report {
+        let check = match std::str::from_utf8(input) {
+            Ok(text) => Check::with_memo(text, &self.lists, &self.memo),
+            Err(_) => Check::from_bytes(input, &self.lists),
+        };
+        check.syntax_only().finish(&self.policy)
+    }
+
+    /// [`Checker::syntax_only`] of every input of a batch, each with its row.
+    fn reports(&self, inputs: &mut Inputs, first: bool) -> Checked {
+        let mut reports = Vec::new();
+        each_input(inputs, first, |input, row| {
+            reports.push((row, self.syntax_only(input)));
+        });
+        Checked::Reports(reports)
+    }
+
+    /// [`Checker::syntax_only`] of every input of a batch as JSON lines, added to `lines`.
+    fn json_lines(&self, inputs: &mut Inputs, first: bool, mut lines: Vec<u8>) -> Checked {
+        let (mut worst, mut count) = (None, 0);
+        each_input(inputs, first, |input, _| {
+            let report = self.syntax_only(input);
+            worst = worst.max(Some(report.verdict));
+            count += 1;
+            json_line(&mut lines, &report);
+        });
+        Checked::Json {
+            lines,
+            worst,
+            count,
+        }
     }
 
     /// The check of one input, text or not.
@@ -379,7 +408,10 @@ fn write_reports<W: Write>(
         progress,
     };
     match mode {
-        Mode::SyntaxOnly => run_syntax_only(&checker, source, &mut sink)?,
+        Mode::SyntaxOnly => {
+            let json = sink.out.takes_json_lines();
+            run_syntax_only(&checker, source, json, &mut sink)?;
+        }
         Mode::Dns {
             resolver,
             prober,
@@ -443,6 +475,13 @@ impl<W: Write> Sink<'_, W> {
             None => self.out.write(report),
         }
         .map_err(write_failure)
+    }
+
+    /// Writes the JSON lines of `count` reports whose worst verdict is `worst`.
+    fn write_json(&mut self, lines: &[u8], worst: Option<Verdict>, count: u64) -> Result<(), Stop> {
+        self.worst = self.worst.max(worst);
+        self.progress.inc_by(count);
+        self.out.write_json_lines(lines).map_err(write_failure)
     }
 
     fn flush(&mut self) -> Result<(), Stop> {
@@ -640,33 +679,149 @@ fn count_records(file: File) -> u64 {
     count
 }
 
-/// How many inputs a thread checks at a time with `--syntax-only`: enough that handing them
-/// from thread to thread costs little next to checking them.
+/// How many bytes of input the reader of `--syntax-only` hands on at a time, in whole lines:
+/// about a thousand addresses, so that handing them from thread to thread costs little next to
+/// checking them.
+const BLOCK: usize = 1 << 15;
+
+/// How many inputs a thread checks at a time with `--syntax-only` when they come one by one
+/// (arguments, CSV records) rather than in blocks of lines.
 const BATCH: usize = 256;
 
 /// Inputs on their way to be checked, numbered so that their reports are written in order.
 struct Batch<T> {
     number: u64,
-    items: Vec<T>,
+    items: T,
     /// Reading the next input may wait: write what there is.
     flush: bool,
 }
 
+/// What the reader hands to a checking thread.
+enum Inputs {
+    /// Whole lines of a stream ([`block_lines`]), split where they are checked: the reader
+    /// does nothing per line.
+    Block(Vec<u8>),
+    Items(Vec<Item>),
+}
+
+/// What a checking thread hands to the writer.
+enum Checked {
+    /// The reports as JSON lines, written by the checking thread so that the writer only copies
+    /// bytes; with the worst verdict among them and how many there are.
+    Json {
+        lines: Vec<u8>,
+        worst: Option<Verdict>,
+        count: u64,
+    },
+    Reports(Vec<(Option<csv::ByteRecord>, Report)>),
+}
+
+/// The lines of a block as [`Lines`] reads them: without their `\n` or `\r\n`; a last line
+/// without a terminator is still a line. `first`: the block starts the stream, and its first
+/// line loses a byte order mark.
+fn block_lines(block: &[u8], first: bool) -> impl Iterator<Item = &[u8]> {
+    let mut rest = block;
+    let mut bom = first;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let line = match rest.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                let line = &rest[..end];
+                rest = &rest[end + 1..];
+                line.strip_suffix(b"\r").unwrap_or(line)
+            }
+            None => std::mem::take(&mut rest),
+        };
+        if std::mem::take(&mut bom) {
+            return Some(line.strip_prefix(BOM).unwrap_or(line));
+        }
+        Some(line)
+    })
+}
+
+/// Each input of a batch, with its row when it came from a CSV file.
+fn each_input(
+    inputs: &mut Inputs,
+    first: bool,
+    mut each: impl FnMut(&[u8], Option<csv::ByteRecord>),
+) {
+    match inputs {
+        Inputs::Block(block) => block_lines(block, first).for_each(|line| each(line, None)),
+        Inputs::Items(items) => {
+            for item in items {
+                each(item.input.as_bytes(), item.row.take());
+            }
+        }
+    }
+}
+
+/// Reads `read` in blocks of whole lines and hands each to `each`, which is told whether
+/// reading on may wait. A block is handed on when it is full, or early when the source had no
+/// more to give at once (someone typing), so that each report shows at once.
+fn read_blocks(
+    mut read: Box<dyn Read + '_>,
+    spent: &std::sync::mpsc::Receiver<Inputs>,
+    mut each: impl FnMut(Vec<u8>, bool) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let mut block = Vec::new();
+    loop {
+        let start = block.len();
+        // Room for a block, or more while a line is longer than that.
+        let size = (start + BLOCK / 2).max(BLOCK);
+        block.resize(size, 0);
+        let n = loop {
+            match read.read(&mut block[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_failure(e)),
+            }
+        };
+        block.truncate(start + n);
+        if n == 0 {
+            return if block.is_empty() {
+                Ok(())
+            } else {
+                each(block, true)
+            };
+        }
+        let may_wait = block.len() < size;
+        let Some(end) = block.iter().rposition(|&b| b == b'\n') else {
+            continue;
+        };
+        // Blocks come back from the checking threads to be filled again: memory freed by the
+        // thread that allocated it costs the allocator less.
+        let mut next = Vec::new();
+        while let Ok(used) = spent.try_recv() {
+            if let Inputs::Block(used) = used {
+                next = used;
+            }
+        }
+        next.clear();
+        next.extend_from_slice(&block[end + 1..]);
+        block.truncate(end + 1);
+        each(std::mem::replace(&mut block, next), may_wait)?;
+    }
+}
+
 /// `--syntax-only`: one thread reads, one per core checks batches of inputs, and this one
 /// writes the reports in input order. A batch is handed on early when reading the next input
-/// may wait, so that someone typing addresses sees each report at once.
+/// may wait, so that someone typing addresses sees each report at once. With `json`, the
+/// checking threads write the JSON lines themselves.
 fn run_syntax_only<W: Write>(
     checker: &Checker,
     source: Source,
+    json: bool,
     sink: &mut Sink<W>,
 ) -> Result<(), Stop> {
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     std::thread::scope(|scope| {
-        let (to_check, inputs) = std::sync::mpsc::sync_channel::<Batch<Item>>(2 * workers);
+        let (to_check, inputs) = std::sync::mpsc::sync_channel::<Batch<Inputs>>(2 * workers);
         let (checked, reports) = std::sync::mpsc::sync_channel(2 * workers);
         // Checked inputs go back to the reader, which allocated them, as reports go back to
         // their workers below.
-        let (used, to_free) = std::sync::mpsc::channel::<Vec<Item>>();
+        let (used, to_free) = std::sync::mpsc::channel::<Inputs>();
         // Shared by the checking threads only: when they are gone, the reader's next send fails.
         let inputs = Arc::new(Mutex::new(inputs));
         // Written reports go back to the thread that made them: memory freed by the thread
@@ -674,12 +829,17 @@ fn run_syntax_only<W: Write>(
         let mut spent = Vec::with_capacity(workers);
         for worker in 0..workers {
             let (inputs, checked, used) = (Arc::clone(&inputs), checked.clone(), used.clone());
-            let (give_back, written) =
-                std::sync::mpsc::channel::<Vec<(Option<csv::ByteRecord>, Report)>>();
+            let (give_back, written) = std::sync::mpsc::channel::<Checked>();
             spent.push(give_back);
             scope.spawn(move || {
                 loop {
-                    while written.try_recv().is_ok() {}
+                    // JSON buffers are filled again; reports are only freed here.
+                    let mut lines = Vec::new();
+                    while let Ok(back) = written.try_recv() {
+                        if let Checked::Json { lines: back, .. } = back {
+                            lines = back;
+                        }
+                    }
                     let batch = inputs.lock().unwrap_or_else(PoisonError::into_inner).recv();
                     let Ok(Batch {
                         number,
@@ -690,14 +850,16 @@ fn run_syntax_only<W: Write>(
                         return;
                     };
                     let mut items = items;
-                    let reports: Vec<(Option<csv::ByteRecord>, Report)> = items
-                        .iter_mut()
-                        .map(|item| (item.row.take(), checker.syntax_only(&item.input)))
-                        .collect();
+                    let done = if json {
+                        lines.clear();
+                        checker.json_lines(&mut items, number == 0, lines)
+                    } else {
+                        checker.reports(&mut items, number == 0)
+                    };
                     let _ = used.send(items);
                     let batch = Batch {
                         number,
-                        items: reports,
+                        items: done,
                         flush,
                     };
                     if checked.send((worker, batch)).is_err() {
@@ -709,37 +871,57 @@ fn run_syntax_only<W: Write>(
         drop((checked, inputs, used));
         let reader = scope.spawn(move || {
             let mut number = 0;
-            let mut items = Vec::with_capacity(BATCH);
-            let fed = source.for_each(|item, may_wait| {
-                items.push(item);
-                if items.len() == BATCH || may_wait {
-                    while to_free.try_recv().is_ok() {}
-                    let batch = Batch {
-                        number,
-                        items: std::mem::replace(&mut items, Vec::with_capacity(BATCH)),
-                        flush: may_wait,
-                    };
-                    number += 1;
-                    to_check.send(batch).map_err(|_| Stop::Closed)?;
-                }
-                Ok(())
-            });
-            if !items.is_empty() {
-                let _ = to_check.send(Batch {
+            let mut send = |inputs, flush| {
+                let batch = Batch {
                     number,
-                    items,
-                    flush: true,
-                });
+                    items: inputs,
+                    flush,
+                };
+                number += 1;
+                to_check.send(batch).map_err(|_| Stop::Closed)
+            };
+            let mut blocks = |read| {
+                read_blocks(read, &to_free, |block, may_wait| {
+                    send(Inputs::Block(block), may_wait)
+                })
+            };
+            match source {
+                Source::Lines(read) => blocks(read),
+                Source::Stdin => blocks(Box::new(io::stdin().lock())),
+                source => {
+                    let mut items = Vec::with_capacity(BATCH);
+                    let fed = source.for_each(|item, may_wait| {
+                        items.push(item);
+                        if items.len() == BATCH || may_wait {
+                            while to_free.try_recv().is_ok() {}
+                            let full = std::mem::replace(&mut items, Vec::with_capacity(BATCH));
+                            send(Inputs::Items(full), may_wait)?;
+                        }
+                        Ok(())
+                    });
+                    if !items.is_empty() {
+                        let _ = send(Inputs::Items(items), true);
+                    }
+                    fed
+                }
             }
-            fed
         });
         let mut next = 0;
         let mut early = std::collections::BTreeMap::new();
         for (worker, batch) in reports {
             early.insert(batch.number, (worker, batch));
             while let Some((worker, batch)) = early.remove(&next) {
-                for (row, report) in &batch.items {
-                    sink.write(row.as_ref(), report)?;
+                match &batch.items {
+                    Checked::Json {
+                        lines,
+                        worst,
+                        count,
+                    } => sink.write_json(lines, *worst, *count)?,
+                    Checked::Reports(reports) => {
+                        for (row, report) in reports {
+                            sink.write(row.as_ref(), report)?;
+                        }
+                    }
                 }
                 if batch.flush {
                     sink.flush()?;

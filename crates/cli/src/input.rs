@@ -26,6 +26,14 @@ impl Input {
         }
     }
 
+    /// The input as it came.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Input::Text(text) => text.as_bytes(),
+            Input::NotUtf8(bytes) => bytes,
+        }
+    }
+
     /// A command-line argument. Unix arguments are bytes, so one may be as broken as a line.
     pub fn from_arg(arg: OsString) -> Input {
         match arg.into_string() {
@@ -45,7 +53,8 @@ fn os_bytes(os: OsString) -> Vec<u8> {
     os.to_string_lossy().into_owned().into_bytes()
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// A UTF-8 byte order mark.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Lines of a byte stream, one at a time, so that the stream is never held in memory.
 #[derive(Debug)]

@@ -139,7 +139,7 @@ impl<W: Write> Output<W> {
 
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
         match self {
-            Output::Jsonl(out) => json_line(out, report),
+            Output::Jsonl(out) => write_json_line(out, report),
             Output::Csv(csv) => {
                 let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
                 csv.write_record([
@@ -149,13 +149,28 @@ impl<W: Write> Output<W> {
                     &reasons.join(";"),
                     report.suggestion.as_deref().unwrap_or(""),
                     &report.score.to_string(),
-                    report.reasons.first().map_or("", |r| r.message.as_str()),
+                    report.reasons.first().map_or("", |r| &*r.message),
                 ])?;
                 Ok(())
             }
             Output::Table { out, color } => writeln!(out, "{}", table_row(report, *color)),
             // Every input of a CSV file comes with its row.
             Output::Rows { .. } => Ok(()),
+        }
+    }
+
+    /// Whether this output is JSON lines, which [`json_line`] writes without it.
+    pub fn takes_json_lines(&self) -> bool {
+        matches!(self, Output::Jsonl(_))
+    }
+
+    /// Writes reports already written as JSON lines by [`json_line`].
+    pub fn write_json_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Jsonl(out) => out.write_all(lines),
+            _ => Err(io::Error::other(
+                "JSON lines for an output of another format",
+            )),
         }
     }
 
@@ -167,11 +182,18 @@ impl<W: Write> Output<W> {
     }
 }
 
+/// [`write_json_line`] into memory, where writing cannot fail: for the threads that check a
+/// list, so that the one writing the output only copies bytes.
+pub fn json_line(out: &mut Vec<u8>, report: &Report) {
+    let written = write_json_line(out, report);
+    debug_assert!(written.is_ok());
+}
+
 /// A report as one line of JSON, exactly as `serde_json` writes [`Report`] (a test holds it to
 /// that): the JSON is the core's, written here without going through serde because on a list
 /// checked for syntax only, serde's escaping of every key took more time than checking.
 /// The mailbox evidence, rare and varied, still goes through serde.
-fn json_line<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+fn write_json_line<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     out.write_all(b"{\"input\":")?;
     json_str(out, &report.input)?;
     out.write_all(b",\"address\":")?;
@@ -567,7 +589,7 @@ mod tests {
         }
         for report in &reports {
             let mut ours = Vec::new();
-            json_line(&mut ours, report).unwrap();
+            json_line(&mut ours, report);
             let serde = serde_json::to_string(report).unwrap() + "\n";
             assert_eq!(String::from_utf8(ours).unwrap(), serde);
         }

@@ -37,8 +37,12 @@ impl Progress {
     }
 
     pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    pub fn inc_by(&self, count: u64) {
         if let Some(bar) = &self.0 {
-            bar.inc(1);
+            bar.inc(count);
         }
     }
 
