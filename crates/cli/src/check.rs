@@ -227,6 +227,11 @@ impl Checker {
 
     /// [`Checker::syntax_only`] of every input of a batch as JSON lines, added to `lines`.
     fn json_lines(&self, inputs: &mut Inputs, first: bool, mut lines: Vec<u8>) -> Checked {
+        // Room for the lines at once rather than by doubling, each copying all before it.
+        lines.reserve(match inputs {
+            Inputs::Block(block) => JSON_PER_INPUT_BYTE * block.len(),
+            Inputs::Items(items) => JSON_PER_ITEM * items.len(),
+        });
         let (mut worst, mut count) = (None, 0);
         each_input(inputs, first, |input, _| {
             let report = self.syntax_only(input);
@@ -684,6 +689,13 @@ fn count_records(file: File) -> u64 {
 /// checking them.
 const BLOCK: usize = 1 << 15;
 
+/// Bytes of JSON lines to make room for per byte of a block of lines: a report of syntax and
+/// lists is a little over 300 bytes, an address in a list some 25 (more is grown into).
+const JSON_PER_INPUT_BYTE: usize = 16;
+
+/// Bytes of JSON lines to make room for per input that comes alone.
+const JSON_PER_ITEM: usize = 400;
+
 /// How many inputs a thread checks at a time with `--syntax-only` when they come one by one
 /// (arguments, CSV records) rather than in blocks of lines.
 const BATCH: usize = 256;
@@ -765,31 +777,38 @@ fn read_blocks(
     spent: &std::sync::mpsc::Receiver<Inputs>,
     mut each: impl FnMut(Vec<u8>, bool) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
+    // `block[..filled]` is read; the rest is room to read into.
     let mut block = Vec::new();
+    let mut filled = 0;
     loop {
-        let start = block.len();
         // Room for a block, or more while a line is longer than that.
-        let size = (start + BLOCK / 2).max(BLOCK);
-        block.resize(size, 0);
+        let size = (filled + BLOCK / 2).max(BLOCK);
+        if block.len() < size {
+            block.resize(size, 0);
+        }
         let n = loop {
-            match read.read(&mut block[start..]) {
+            match read.read(&mut block[filled..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(read_failure(e)),
             }
         };
-        block.truncate(start + n);
+        let start = filled;
+        filled += n;
         if n == 0 {
+            block.truncate(filled);
             return if block.is_empty() {
                 Ok(())
             } else {
                 each(block, true)
             };
         }
-        let may_wait = block.len() < size;
-        let Some(end) = block.iter().rposition(|&b| b == b'\n') else {
+        let may_wait = filled < block.len();
+        // A block is handed on as soon as it holds a line end: none before what was just read.
+        let Some(end) = block[start..filled].iter().rposition(|&b| b == b'\n') else {
             continue;
         };
+        let end = start + end;
         // Blocks come back from the checking threads to be filled again: memory freed by the
         // thread that allocated it costs the allocator less.
         let mut next = Vec::new();
@@ -799,7 +818,8 @@ fn read_blocks(
             }
         }
         next.clear();
-        next.extend_from_slice(&block[end + 1..]);
+        next.extend_from_slice(&block[end + 1..filled]);
+        filled = next.len();
         block.truncate(end + 1);
         each(std::mem::replace(&mut block, next), may_wait)?;
     }
@@ -1045,4 +1065,69 @@ fn internal() -> Stop {
     Stop::Failed(Failure(
         "internal error: checking an address failed unexpectedly".to_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream that gives at most `step` bytes at a time, as a pipe or a terminal may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn blocks_of_lines_are_the_lines_read_one_by_one() {
+        let long = "x".repeat(3 * BLOCK);
+        let streams = [
+            &b""[..],
+            b"\n",
+            BOM,
+            b"\xEF\xBB\xBF\n",
+            b"\xEF\xBB\xBFa@b.c\r\nx\ry\n\r\n\nlast",
+            b"a\r",
+            b"one\n",
+            b"\xEF\xBB\xBFd@e.f\n\xEF\xBB\xBFd@e.f",
+            format!("{long}\nshort\r\n{long}").leak().as_bytes(),
+        ];
+        for stream in streams {
+            let mut expected = Vec::new();
+            let mut lines = Lines::new(stream);
+            while let Some(line) = lines.next_line().unwrap() {
+                expected.push(line);
+            }
+            for step in [1, 2, 7, BLOCK - 1, usize::MAX] {
+                let (_, spent) = std::sync::mpsc::channel();
+                let mut blocks = Vec::new();
+                let read = read_blocks(
+                    Box::new(Trickle {
+                        bytes: stream,
+                        step,
+                    }),
+                    &spent,
+                    |b, _| {
+                        blocks.push(b);
+                        Ok(())
+                    },
+                );
+                assert!(read.is_ok());
+                let got: Vec<Vec<u8>> = blocks
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, block)| block_lines(block, i == 0).map(<[u8]>::to_vec))
+                    .collect();
+                assert_eq!(got, expected, "{step}");
+            }
+        }
+    }
 }

@@ -481,11 +481,12 @@ impl<'a> Check<'a> {
     /// skipped as `syntax_only` where they would have run (an address literal has no DNS to
     /// ask, and invalid syntax leaves nothing to ask about).
     pub fn syntax_only(mut self) -> Self {
+        // In place: a `Check` is large, and this runs for every address of a list.
         if self.dns_name().is_some() {
-            self = self.skip_dns(Skipped::SyntaxOnly);
+            self.dns = Some(skipped_dns(Skipped::SyntaxOnly));
         }
         if self.address().is_some() {
-            self = self.skip_mailbox(Skipped::SyntaxOnly);
+            self.smtp = Some(skipped_smtp(Skipped::SyntaxOnly));
         }
         self
     }
@@ -545,11 +546,7 @@ impl<'a> Check<'a> {
 
     /// Records that the mailbox was not probed, and why.
     pub fn skip_mailbox(mut self, why: Skipped) -> Self {
-        self.smtp = Some(SmtpCheck {
-            status: Status::Skipped,
-            skipped: Some(why),
-            evidence: None,
-        });
+        self.smtp = Some(skipped_smtp(why));
         self
     }
 
@@ -578,11 +575,7 @@ impl<'a> Check<'a> {
         } else {
             Skipped::NotNeeded
         };
-        let smtp = self.smtp.unwrap_or(SmtpCheck {
-            status: Status::Skipped,
-            skipped: Some(why),
-            evidence: None,
-        });
+        let smtp = self.smtp.unwrap_or_else(|| skipped_smtp(why));
         let syntax = match &self.parsed {
             Ok(a) => SyntaxCheck {
                 status: Status::Passed,
@@ -630,6 +623,14 @@ fn skipped_dns(why: Skipped) -> DnsCheck {
         skipped: Some(why),
         route: None,
         mx: Vec::new(),
+    }
+}
+
+fn skipped_smtp(why: Skipped) -> SmtpCheck {
+    SmtpCheck {
+        status: Status::Skipped,
+        skipped: Some(why),
+        evidence: None,
     }
 }
 
