@@ -186,19 +186,25 @@ const ROLE_NUMBERS: [u128; ROLE_ACCOUNTS.len()] = {
 /// without a string; `None` when the key is too long for any built-in name or holds a zero
 /// byte (which the padding could not tell apart).
 fn role_number(local: &str) -> Option<u128> {
-    let mut key = [0; ROLE_NUMBER_BYTES];
+    let mut number: u128 = 0;
     let mut len = 0;
     for &b in local.as_bytes() {
         match b {
             b'+' => break,
             b'.' | b'-' | b'_' => continue,
             0 => return None,
+            _ if len == ROLE_NUMBER_BYTES => return None,
             _ => {}
         }
-        *key.get_mut(len)? = b.to_ascii_lowercase();
+        number = number << 8 | u128::from(b.to_ascii_lowercase());
         len += 1;
     }
-    Some(u128::from_be_bytes(key))
+    // The padding: `len` is below 16 here unless the key fills the number.
+    Some(
+        number
+            .checked_shl(8 * (ROLE_NUMBER_BYTES - len) as u32)
+            .unwrap_or(number),
+    )
 }
 
 /// True if the label is a top-level domain of the IANA root zone (as an A-label).

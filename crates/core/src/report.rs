@@ -373,6 +373,8 @@ impl<'a> Check<'a> {
 
     /// As [`Check::new`], taking the facts of the domain from `memo`, here and in
     /// [`Check::with_dns`].
+    // Inlined into a caller that checks a list, so that the large `Check` is not copied.
+    #[inline]
     pub fn with_memo(input: &str, lists: &'a Lists, memo: &'a dyn DomainMemo) -> Self {
         Check::parsed(input.to_owned(), syntax::parse(input), lists, memo)
     }
@@ -480,6 +482,8 @@ impl<'a> Check<'a> {
     /// Records that the caller asked for syntax and the lists only: DNS and the mailbox are
     /// skipped as `syntax_only` where they would have run (an address literal has no DNS to
     /// ask, and invalid syntax leaves nothing to ask about).
+    // Inlined into a caller that checks a list, so that the large `Check` is not copied.
+    #[inline]
     pub fn syntax_only(mut self) -> Self {
         // In place: a `Check` is large, and this runs for every address of a list.
         if self.dns_name().is_some() {

@@ -64,8 +64,14 @@ impl Suggestion {
     /// `local` at the suggested `domain`, a possible typo when DNS says the typed domain
     /// receives no mail (`no_mail`), else a hint.
     pub fn new(local: &str, domain: String, no_mail: bool) -> Suggestion {
+        // Without `format!`, which guesses the length and grows: this runs for every address
+        // of a list at a misspelt domain.
+        let mut address = String::with_capacity(local.len() + 1 + domain.len());
+        address.push_str(local);
+        address.push('@');
+        address.push_str(&domain);
         Suggestion {
-            address: format!("{local}@{domain}"),
+            address,
             domain,
             kind: if no_mail {
                 SuggestionKind::PossibleTypo
