@@ -14,6 +14,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -208,10 +209,10 @@ impl Hasher for DomainHasher {
 
 impl Checker {
     /// `--syntax-only`: syntax and the lists, of an input that may not be text.
-    fn syntax_only(&self, input: &[u8]) -> Report {
-        let check = match std::str::from_utf8(input) {
+    fn syntax_only(&self, input: Result<&str, &[u8]>) -> Report {
+        let check = match input.or_else(|bytes| std::str::from_utf8(bytes).map_err(|_| bytes)) {
             Ok(text) => Check::with_memo(text, &self.lists, &self.memo),
-            Err(_) => Check::from_bytes(input, &self.lists),
+            Err(bytes) => Check::from_bytes(bytes, &self.lists),
         };
         check.syntax_only().finish(&self.policy)
     }
@@ -731,39 +732,57 @@ enum Checked {
 /// The lines of a block as [`Lines`] reads them: without their `\n` or `\r\n`; a last line
 /// without a terminator is still a line. `first`: the block starts the stream, and its first
 /// line loses a byte order mark.
-fn block_lines(block: &[u8], first: bool) -> impl Iterator<Item = &[u8]> {
-    let mut rest = block;
+fn block_lines(block: &[u8], first: bool) -> impl Iterator<Item = Range<usize>> {
+    let mut at = 0;
     let mut bom = first;
     std::iter::from_fn(move || {
-        if rest.is_empty() {
+        if at == block.len() {
             return None;
         }
-        let line = match rest.iter().position(|&b| b == b'\n') {
-            Some(end) => {
-                let line = &rest[..end];
-                rest = &rest[end + 1..];
-                line.strip_suffix(b"\r").unwrap_or(line)
+        let (mut start, mut end) = (at, block.len());
+        match block[at..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                end = at + i;
+                at = end + 1;
+                if end > start && block[end - 1] == b'\r' {
+                    end -= 1;
+                }
             }
-            None => std::mem::take(&mut rest),
-        };
-        if std::mem::take(&mut bom) {
-            return Some(line.strip_prefix(BOM).unwrap_or(line));
+            None => at = block.len(),
         }
-        Some(line)
+        if std::mem::take(&mut bom) && block[start..end].starts_with(BOM) {
+            start += BOM.len();
+        }
+        Some(start..end)
     })
 }
 
-/// Each input of a batch, with its row when it came from a CSV file.
+/// Each input of a batch, as text when it is UTF-8 and as bytes when not, with its row when
+/// it came from a CSV file.
 fn each_input(
     inputs: &mut Inputs,
     first: bool,
-    mut each: impl FnMut(&[u8], Option<csv::ByteRecord>),
+    mut each: impl FnMut(Result<&str, &[u8]>, Option<csv::ByteRecord>),
 ) {
     match inputs {
-        Inputs::Block(block) => block_lines(block, first).for_each(|line| each(line, None)),
+        Inputs::Block(block) => {
+            // The whole block is checked for UTF-8 at once, several bytes a step, rather than
+            // each short line apart; a line of a block that is not UTF-8 is checked alone.
+            let text = std::str::from_utf8(block).ok();
+            for range in block_lines(block, first) {
+                match text.and_then(|text| text.get(range.clone())) {
+                    Some(line) => each(Ok(line), None),
+                    None => each(Err(&block[range]), None),
+                }
+            }
+        }
         Inputs::Items(items) => {
             for item in items {
-                each(item.input.as_bytes(), item.row.take());
+                let input = match &item.input {
+                    Input::Text(text) => Ok(text.as_str()),
+                    Input::NotUtf8(bytes) => Err(bytes.as_slice()),
+                };
+                each(input, item.row.take());
             }
         }
     }
@@ -1124,7 +1143,7 @@ mod tests {
                 let got: Vec<Vec<u8>> = blocks
                     .iter()
                     .enumerate()
-                    .flat_map(|(i, block)| block_lines(block, i == 0).map(<[u8]>::to_vec))
+                    .flat_map(|(i, block)| block_lines(block, i == 0).map(|r| block[r].to_vec()))
                     .collect();
                 assert_eq!(got, expected, "{step}");
             }

@@ -26,14 +26,6 @@ impl Input {
         }
     }
 
-    /// The input as it came.
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Input::Text(text) => text.as_bytes(),
-            Input::NotUtf8(bytes) => bytes,
-        }
-    }
-
     /// A command-line argument. Unix arguments are bytes, so one may be as broken as a line.
     pub fn from_arg(arg: OsString) -> Input {
         match arg.into_string() {
