@@ -439,14 +439,31 @@ impl SortedLines {
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(lo, |i| lo + i + 1);
-            let end = text[start..hi]
+            // The line and the name compared as they are read: most lines differ from the
+            // name in their first bytes, and only a line before the name needs its end found.
+            let line = &text[start..hi];
+            let same = line
                 .iter()
-                .position(|&b| b == b'\n')
-                .map_or(hi, |i| start + i);
-            match text[start..end].cmp(name) {
-                Ordering::Equal => return true,
-                Ordering::Less => lo = end + 1,
+                .zip(name)
+                .take_while(|&(&l, &n)| l == n && l != b'\n')
+                .count();
+            let after = line.get(same).copied().unwrap_or(b'\n');
+            let order = match name.get(same) {
+                None if after == b'\n' => return true,
+                None => Ordering::Greater,
+                // The end of a line sorts before any byte of a name.
+                Some(_) if after == b'\n' => Ordering::Less,
+                Some(&n) => after.cmp(&n),
+            };
+            match order {
                 Ordering::Greater => hi = start,
+                _ => {
+                    let from = start + same;
+                    lo = text[from..hi]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(hi, |i| from + i + 1);
+                }
             }
         }
         false
@@ -626,6 +643,35 @@ mod tests {
                 .binary_search(&role_key(local).as_str())
                 .is_ok();
             assert_eq!(is_role_account(local), by_key, "{local:?}");
+        }
+    }
+
+    #[test]
+    fn sorted_lines_find_exactly_their_lines() {
+        for list in [TLDS, FREE_PROVIDERS] {
+            let lines: std::collections::BTreeSet<&str> = list.lines().collect();
+            for line in list.lines().step_by(7) {
+                let mut shorter = line.to_owned();
+                shorter.pop();
+                for name in [
+                    line.to_owned(),
+                    shorter,
+                    format!("{line}a"),
+                    format!("{line}\n"),
+                    format!("{line}-"),
+                    format!("0{line}"),
+                    format!("{line}\u{1}"),
+                ] {
+                    assert_eq!(
+                        list.contains(&name),
+                        lines.contains(name.as_str()),
+                        "{name:?}"
+                    );
+                }
+            }
+            assert!(!list.contains(""));
+            assert!(!list.contains("\n"));
+            assert!(!list.contains("~"));
         }
     }
 
