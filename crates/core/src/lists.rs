@@ -182,9 +182,22 @@ const ROLE_NUMBERS: [u128; ROLE_ACCOUNTS.len()] = {
     numbers
 };
 
+/// For each first byte of a built-in role name, the second bytes that follow it, by their low
+/// five bits: most local parts are ruled out by the first two bytes of their key.
+const ROLE_STARTS: [u32; 128] = {
+    let mut starts = [0; 128];
+    let mut i = 0;
+    while i < ROLE_ACCOUNTS.len() {
+        let name = ROLE_ACCOUNTS[i].as_bytes();
+        starts[name[0] as usize] |= 1 << (name[1] & 31);
+        i += 1;
+    }
+    starts
+};
+
 /// The number of the role key of `local` ([`role_key`], [`role_name_number`]), made in one pass
-/// without a string; `None` when the key is too long for any built-in name or holds a zero
-/// byte (which the padding could not tell apart).
+/// without a string; `None` when no built-in name can match: the key starts as none does, is
+/// too long for any, or holds a zero byte (which the padding could not tell apart).
 fn role_number(local: &str) -> Option<u128> {
     let mut number: u128 = 0;
     let mut len = 0;
@@ -196,7 +209,17 @@ fn role_number(local: &str) -> Option<u128> {
             _ if len == ROLE_NUMBER_BYTES => return None,
             _ => {}
         }
-        number = number << 8 | u128::from(b.to_ascii_lowercase());
+        let b = b.to_ascii_lowercase();
+        if len == 1 {
+            let first = usize::from(number as u8);
+            if ROLE_STARTS
+                .get(first)
+                .is_none_or(|&seconds| seconds & 1 << (b & 31) == 0)
+            {
+                return None;
+            }
+        }
+        number = number << 8 | u128::from(b);
         len += 1;
     }
     // The padding: `len` is below 16 here unless the key fills the number.
@@ -614,7 +637,7 @@ mod tests {
         }
         for name in ROLE_ACCOUNTS {
             assert_eq!(role_key(name), *name);
-            assert!(name.len() <= ROLE_NUMBER_BYTES, "{name}");
+            assert!((2..=ROLE_NUMBER_BYTES).contains(&name.len()), "{name}");
             assert!(!name.contains('\0'), "{name}");
         }
         for pair in ROLE_NUMBERS.windows(2) {
@@ -638,6 +661,12 @@ mod tests {
             "customer_service",
             "customerservices",
             "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q",
+            "h",
+            "hR",
+            "h.r+x",
+            "hx",
+            "\u{7f}i",
+            "ÿa",
         ] {
             let by_key = ROLE_ACCOUNTS
                 .binary_search(&role_key(local).as_str())

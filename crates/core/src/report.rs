@@ -556,6 +556,8 @@ impl<'a> Check<'a> {
 
     /// The report, weighed with `policy`. A layer neither run nor skipped by the caller is
     /// reported as skipped because an earlier layer decided.
+    // Inlined into a caller that checks a list, so that `Check` and `Report` are not copied.
+    #[inline]
     pub fn finish(mut self, policy: &Policy) -> Report {
         if let Some(s) = &self.suggestion
             && let Some(code) = s.reason()
