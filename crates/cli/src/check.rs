@@ -1,8 +1,9 @@
 //! `mailvet check`: one report per input, in input order, each written as soon as it and every
 //! input before it are decided.
 //!
-//! With `--syntax-only` a thread reads the inputs, one thread per core checks them in batches,
-//! and this thread writes the reports. Otherwise a thread reads the inputs and up to
+//! With `--syntax-only` a thread reads the inputs (a file or standard input in blocks of whole
+//! lines, which it does not look into), one thread per core checks them in batches and, for
+//! JSON lines, writes the reports into memory, and this thread writes them out. Otherwise a thread reads the inputs and up to
 //! `--concurrency` of them are decided at once on a tokio runtime (DNS look-ups and SMTP
 //! probes). Either way the reader waits while a bounded number of inputs are on their way, so
 //! memory stays bounded whatever the length of the input, and output is flushed whenever the
