@@ -186,21 +186,28 @@ impl DomainMemo for Memo {
 #[derive(Debug, Default)]
 struct DomainHasher(u64);
 
+/// 2^64 divided by the golden ratio, odd: [`DomainHasher`]'s multiplier.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
 impl Hasher for DomainHasher {
     fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
             let mut word = [0; 8];
             word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(GOLDEN);
         }
         let rest = chunks.remainder();
         let mut word = [0; 8];
         word[..rest.len()].copy_from_slice(rest);
         // The length tells `a` from `a\0`.
         let last = u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59);
-        self.0 = (self.0.rotate_left(23) ^ last).wrapping_mul(K);
+        self.0 = (self.0.rotate_left(23) ^ last).wrapping_mul(GOLDEN);
+    }
+
+    /// The end mark a `str` adds after its bytes, in one step rather than as a slice of one.
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = (self.0.rotate_left(23) ^ u64::from(byte)).wrapping_mul(GOLDEN);
     }
 
     fn finish(&self) -> u64 {
