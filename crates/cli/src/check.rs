@@ -1,8 +1,9 @@
 //! `mailvet check`: one report per input, in input order, each written as soon as it and every
 //! input before it are decided.
 //!
-//! With `--syntax-only` a thread reads the inputs, one thread per core checks them in batches,
-//! and this thread writes the reports. Otherwise a thread reads the inputs and up to
+//! With `--syntax-only` a thread reads the inputs (a file or standard input in blocks of whole
+//! lines, which it does not look into), one thread per core checks them in batches and, for
+//! JSON lines, writes the reports into memory, and this thread writes them out. Otherwise a thread reads the inputs and up to
 //! `--concurrency` of them are decided at once on a tokio runtime (DNS look-ups and SMTP
 //! probes). Either way the reader waits while a bounded number of inputs are on their way, so
 //! memory stays bounded whatever the length of the input, and output is flushed whenever the
@@ -12,7 +13,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::fs::File;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,9 +30,9 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::Failure;
 use crate::doh::{DnsArgs, Resolver};
-use crate::input::{Input, Lines};
+use crate::input::{BOM, Input, Lines};
 use crate::metrics::Metrics;
-use crate::output::{Format, Output};
+use crate::output::{Format, Output, json_line};
 use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
 use crate::progress::Progress;
 
@@ -126,12 +129,26 @@ struct Checker {
 /// thousands, and a list of all different domains gains nothing from a memo anyway.
 const MEMO_DOMAINS: usize = 100_000;
 
+/// How many parts [`Memo`] is cut into, each behind its own lock: the checking threads of
+/// `--syntax-only` ask it for every address, and with one lock they mostly waited for each other.
+const MEMO_SHARDS: usize = 64;
+
+type Facts = HashMap<Box<str>, DomainFacts, BuildHasherDefault<DomainHasher>>;
+
 /// The facts of each domain of the list (lists and typo suggestion, see [`DomainMemo`]),
 /// worked out once: they cost more than parsing an address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Memo {
-    /// By whether DNS said the domain receives no mail.
-    facts: [Mutex<HashMap<Box<str>, DomainFacts>>; 2],
+    /// By whether DNS said the domain receives no mail, then by the hash of the domain.
+    facts: [[Mutex<Facts>; MEMO_SHARDS]; 2],
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Memo {
+            facts: std::array::from_fn(|_| std::array::from_fn(|_| Mutex::default())),
+        }
+    }
 }
 
 impl DomainMemo for Memo {
@@ -141,7 +158,11 @@ impl DomainMemo for Memo {
         no_mail: bool,
         work_out: &dyn Fn() -> DomainFacts,
     ) -> DomainFacts {
-        let kept = &self.facts[usize::from(no_mail)];
+        let hash = BuildHasherDefault::<DomainHasher>::default().hash_one(domain);
+        // Bits the map does not use: it picks buckets by the low ones and tags them with the
+        // top seven.
+        let shard = (hash >> 40) as usize % MEMO_SHARDS;
+        let kept = &self.facts[usize::from(no_mail)][shard];
         let lock = || kept.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(facts) = lock().get(domain) {
             return facts.clone();
@@ -149,7 +170,7 @@ impl DomainMemo for Memo {
         // Worked out without the lock: two tasks may both do it, and find the same.
         let facts = work_out();
         let mut kept = lock();
-        if kept.len() >= MEMO_DOMAINS {
+        if kept.len() >= MEMO_DOMAINS / MEMO_SHARDS {
             kept.clear();
         }
         kept.insert(domain.into(), facts.clone());
@@ -157,10 +178,81 @@ impl DomainMemo for Memo {
     }
 }
 
+/// The hash of [`Memo`]'s keys: domains of a list the user gave, so the keyed SipHash of the
+/// standard library (against inputs chosen to collide) buys nothing, and it cost more than the
+/// rest of a memo look-up. Eight bytes at a time: rotate, mix in, multiply by an odd constant
+/// (the 64-bit golden ratio) to spread each bit upwards; `finish` folds the well-mixed high half
+/// into the low one, from which the map picks buckets.
+#[derive(Debug, Default)]
+struct DomainHasher(u64);
+
+/// 2^64 divided by the golden ratio, odd: [`DomainHasher`]'s multiplier.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Hasher for DomainHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(GOLDEN);
+        }
+        let rest = chunks.remainder();
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        // The length tells `a` from `a\0`.
+        let last = u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59);
+        self.0 = (self.0.rotate_left(23) ^ last).wrapping_mul(GOLDEN);
+    }
+
+    /// The end mark a `str` adds after its bytes, in one step rather than as a slice of one.
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = (self.0.rotate_left(23) ^ u64::from(byte)).wrapping_mul(GOLDEN);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
 impl Checker {
-    /// `--syntax-only`: syntax and the lists.
-    fn syntax_only(&self, input: &Input) -> Report {
-        self.start(input).syntax_only().finish(&self.policy)
+    /// `--syntax-only`: syntax and the lists, of an input that may not be text.
+    fn syntax_only(&self, input: Result<&str, &[u8]>) -> Report {
+        let check = match input.or_else(|bytes| std::str::from_utf8(bytes).map_err(|_| bytes)) {
+            Ok(text) => Check::with_memo(text, &self.lists, &self.memo),
+            Err(bytes) => Check::from_bytes(bytes, &self.lists),
+        };
+        check.syntax_only().finish(&self.policy)
+    }
+
+    /// [`Checker::syntax_only`] of every input of a batch, each with its row.
+    fn reports(&self, inputs: &mut Inputs, first: bool) -> Checked {
+        let mut reports = Vec::new();
+        each_input(inputs, first, |input, row| {
+            reports.push((row, self.syntax_only(input)));
+        });
+        Checked::Reports(reports)
+    }
+
+    /// [`Checker::syntax_only`] of every input of a batch as JSON lines, added to `lines`.
+    fn json_lines(&self, inputs: &mut Inputs, first: bool, mut lines: Vec<u8>) -> Checked {
+        // Room for the lines at once rather than by doubling, each copying all before it.
+        lines.reserve(match inputs {
+            Inputs::Block(block) => JSON_PER_INPUT_BYTE * block.len(),
+            Inputs::Items(items) => JSON_PER_ITEM * items.len(),
+        });
+        let (mut worst, mut count) = (None, 0);
+        each_input(inputs, first, |input, _| {
+            let report = self.syntax_only(input);
+            worst = worst.max(Some(report.verdict));
+            count += 1;
+            json_line(&mut lines, &report);
+        });
+        Checked::Json {
+            lines,
+            worst,
+            count,
+        }
     }
 
     /// The check of one input, text or not.
@@ -249,10 +341,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
             concurrency,
         }
     };
+    // Counting the inputs of a file is a pass over all of it: only for a progress bar.
+    let count = Progress::shown(args.output.is_none() && io::stdout().is_terminal());
     let (source, total) = Source::open(
         args.addresses,
         args.input.as_deref(),
         args.column.as_deref(),
+        count,
     )?;
 
     let (out, terminal): (Box<dyn Write>, bool) = match &args.output {
@@ -327,7 +422,10 @@ fn write_reports<W: Write>(
         progress,
     };
     match mode {
-        Mode::SyntaxOnly => run_syntax_only(&checker, source, &mut sink)?,
+        Mode::SyntaxOnly => {
+            let json = sink.out.takes_json_lines();
+            run_syntax_only(&checker, source, json, &mut sink)?;
+        }
         Mode::Dns {
             resolver,
             prober,
@@ -393,6 +491,13 @@ impl<W: Write> Sink<'_, W> {
         .map_err(write_failure)
     }
 
+    /// Writes the JSON lines of `count` reports whose worst verdict is `worst`.
+    fn write_json(&mut self, lines: &[u8], worst: Option<Verdict>, count: u64) -> Result<(), Stop> {
+        self.worst = self.worst.max(worst);
+        self.progress.inc_by(count);
+        self.out.write_json_lines(lines).map_err(write_failure)
+    }
+
     fn flush(&mut self) -> Result<(), Stop> {
         self.out.flush().map_err(write_failure)
     }
@@ -417,11 +522,13 @@ enum Source {
 }
 
 impl Source {
-    /// The inputs, and how many there are when that is known without reading standard input.
+    /// The inputs, and how many there are when that is known without reading standard input
+    /// and `count` asks for it (a file is then read twice).
     fn open(
         args: Vec<OsString>,
         file: Option<&Path>,
         column: Option<&str>,
+        count: bool,
     ) -> Result<(Source, Option<u64>), Failure> {
         let open = |path: &Path| {
             File::open(path).map_err(|e| {
@@ -433,7 +540,10 @@ impl Source {
         };
         if let Some(name) = column {
             let (read, total): (Box<dyn Read + Send>, _) = match file {
-                Some(path) => (Box::new(open(path)?), Some(count_records(open(path)?))),
+                Some(path) => {
+                    let total = count.then(|| open(path).map(count_records)).transpose()?;
+                    (Box::new(open(path)?), total)
+                }
                 None => (Box::new(io::stdin()), None),
             };
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(read);
@@ -450,13 +560,18 @@ impl Source {
             return Ok((source, total));
         }
         if let Some(path) = file {
-            let total = count_lines(open(path)?).map_err(|e| {
-                Failure(format!(
-                    "cannot read the input file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            return Ok((Source::Lines(Box::new(open(path)?)), Some(total)));
+            let read = open(path)?;
+            let total = count
+                .then(|| {
+                    count_lines(open(path)?).map_err(|e| {
+                        Failure(format!(
+                            "cannot read the input file {}: {e}",
+                            path.display()
+                        ))
+                    })
+                })
+                .transpose()?;
+            return Ok((Source::Lines(Box::new(read)), total));
         }
         if args.is_empty() {
             Ok((Source::Stdin, None))
@@ -578,33 +693,182 @@ fn count_records(file: File) -> u64 {
     count
 }
 
-/// How many inputs a thread checks at a time with `--syntax-only`: enough that handing them
-/// from thread to thread costs little next to checking them.
+/// How many bytes of input the reader of `--syntax-only` hands on at a time, in whole lines:
+/// about a thousand addresses, so that handing them from thread to thread costs little next to
+/// checking them.
+const BLOCK: usize = 1 << 15;
+
+/// Bytes of JSON lines to make room for per byte of a block of lines: a report of syntax and
+/// lists is a little over 300 bytes, an address in a list some 25 (more is grown into).
+const JSON_PER_INPUT_BYTE: usize = 16;
+
+/// Bytes of JSON lines to make room for per input that comes alone.
+const JSON_PER_ITEM: usize = 400;
+
+/// How many inputs a thread checks at a time with `--syntax-only` when they come one by one
+/// (arguments, CSV records) rather than in blocks of lines.
 const BATCH: usize = 256;
 
 /// Inputs on their way to be checked, numbered so that their reports are written in order.
 struct Batch<T> {
     number: u64,
-    items: Vec<T>,
+    items: T,
     /// Reading the next input may wait: write what there is.
     flush: bool,
 }
 
+/// What the reader hands to a checking thread.
+enum Inputs {
+    /// Whole lines of a stream ([`block_lines`]), split where they are checked: the reader
+    /// does nothing per line.
+    Block(Vec<u8>),
+    Items(Vec<Item>),
+}
+
+/// What a checking thread hands to the writer.
+enum Checked {
+    /// The reports as JSON lines, written by the checking thread so that the writer only copies
+    /// bytes; with the worst verdict among them and how many there are.
+    Json {
+        lines: Vec<u8>,
+        worst: Option<Verdict>,
+        count: u64,
+    },
+    Reports(Vec<(Option<csv::ByteRecord>, Report)>),
+}
+
+/// The lines of a block as [`Lines`] reads them: without their `\n` or `\r\n`; a last line
+/// without a terminator is still a line. `first`: the block starts the stream, and its first
+/// line loses a byte order mark.
+fn block_lines(block: &[u8], first: bool) -> impl Iterator<Item = Range<usize>> {
+    let mut at = 0;
+    let mut bom = first;
+    std::iter::from_fn(move || {
+        if at == block.len() {
+            return None;
+        }
+        let (mut start, mut end) = (at, block.len());
+        match block[at..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                end = at + i;
+                at = end + 1;
+                if end > start && block[end - 1] == b'\r' {
+                    end -= 1;
+                }
+            }
+            None => at = block.len(),
+        }
+        if std::mem::take(&mut bom) && block[start..end].starts_with(BOM) {
+            start += BOM.len();
+        }
+        Some(start..end)
+    })
+}
+
+/// Each input of a batch, as text when it is UTF-8 and as bytes when not, with its row when
+/// it came from a CSV file.
+fn each_input(
+    inputs: &mut Inputs,
+    first: bool,
+    mut each: impl FnMut(Result<&str, &[u8]>, Option<csv::ByteRecord>),
+) {
+    match inputs {
+        Inputs::Block(block) => {
+            // The whole block is checked for UTF-8 at once, several bytes a step, rather than
+            // each short line apart; a line of a block that is not UTF-8 is checked alone.
+            let text = std::str::from_utf8(block).ok();
+            for range in block_lines(block, first) {
+                match text.and_then(|text| text.get(range.clone())) {
+                    Some(line) => each(Ok(line), None),
+                    None => each(Err(&block[range]), None),
+                }
+            }
+        }
+        Inputs::Items(items) => {
+            for item in items {
+                let input = match &item.input {
+                    Input::Text(text) => Ok(text.as_str()),
+                    Input::NotUtf8(bytes) => Err(bytes.as_slice()),
+                };
+                each(input, item.row.take());
+            }
+        }
+    }
+}
+
+/// Reads `read` in blocks of whole lines and hands each to `each`, which is told whether
+/// reading on may wait. A block is handed on when it is full, or early when the source had no
+/// more to give at once (someone typing), so that each report shows at once.
+fn read_blocks(
+    mut read: Box<dyn Read + '_>,
+    spent: &std::sync::mpsc::Receiver<Inputs>,
+    mut each: impl FnMut(Vec<u8>, bool) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    // `block[..filled]` is read; the rest is room to read into.
+    let mut block = Vec::new();
+    let mut filled = 0;
+    loop {
+        // Room for a block, or more while a line is longer than that.
+        let size = (filled + BLOCK / 2).max(BLOCK);
+        if block.len() < size {
+            block.resize(size, 0);
+        }
+        let n = loop {
+            match read.read(&mut block[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_failure(e)),
+            }
+        };
+        let start = filled;
+        filled += n;
+        if n == 0 {
+            block.truncate(filled);
+            return if block.is_empty() {
+                Ok(())
+            } else {
+                each(block, true)
+            };
+        }
+        let may_wait = filled < block.len();
+        // A block is handed on as soon as it holds a line end: none before what was just read.
+        let Some(end) = block[start..filled].iter().rposition(|&b| b == b'\n') else {
+            continue;
+        };
+        let end = start + end;
+        // Blocks come back from the checking threads to be filled again: memory freed by the
+        // thread that allocated it costs the allocator less.
+        let mut next = Vec::new();
+        while let Ok(used) = spent.try_recv() {
+            if let Inputs::Block(used) = used {
+                next = used;
+            }
+        }
+        next.clear();
+        next.extend_from_slice(&block[end + 1..filled]);
+        filled = next.len();
+        block.truncate(end + 1);
+        each(std::mem::replace(&mut block, next), may_wait)?;
+    }
+}
+
 /// `--syntax-only`: one thread reads, one per core checks batches of inputs, and this one
 /// writes the reports in input order. A batch is handed on early when reading the next input
-/// may wait, so that someone typing addresses sees each report at once.
+/// may wait, so that someone typing addresses sees each report at once. With `json`, the
+/// checking threads write the JSON lines themselves.
 fn run_syntax_only<W: Write>(
     checker: &Checker,
     source: Source,
+    json: bool,
     sink: &mut Sink<W>,
 ) -> Result<(), Stop> {
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     std::thread::scope(|scope| {
-        let (to_check, inputs) = std::sync::mpsc::sync_channel::<Batch<Item>>(2 * workers);
+        let (to_check, inputs) = std::sync::mpsc::sync_channel::<Batch<Inputs>>(2 * workers);
         let (checked, reports) = std::sync::mpsc::sync_channel(2 * workers);
         // Checked inputs go back to the reader, which allocated them, as reports go back to
         // their workers below.
-        let (used, to_free) = std::sync::mpsc::channel::<Vec<Item>>();
+        let (used, to_free) = std::sync::mpsc::channel::<Inputs>();
         // Shared by the checking threads only: when they are gone, the reader's next send fails.
         let inputs = Arc::new(Mutex::new(inputs));
         // Written reports go back to the thread that made them: memory freed by the thread
@@ -612,12 +876,17 @@ fn run_syntax_only<W: Write>(
         let mut spent = Vec::with_capacity(workers);
         for worker in 0..workers {
             let (inputs, checked, used) = (Arc::clone(&inputs), checked.clone(), used.clone());
-            let (give_back, written) =
-                std::sync::mpsc::channel::<Vec<(Option<csv::ByteRecord>, Report)>>();
+            let (give_back, written) = std::sync::mpsc::channel::<Checked>();
             spent.push(give_back);
             scope.spawn(move || {
                 loop {
-                    while written.try_recv().is_ok() {}
+                    // JSON buffers are filled again; reports are only freed here.
+                    let mut lines = Vec::new();
+                    while let Ok(back) = written.try_recv() {
+                        if let Checked::Json { lines: back, .. } = back {
+                            lines = back;
+                        }
+                    }
                     let batch = inputs.lock().unwrap_or_else(PoisonError::into_inner).recv();
                     let Ok(Batch {
                         number,
@@ -628,14 +897,16 @@ fn run_syntax_only<W: Write>(
                         return;
                     };
                     let mut items = items;
-                    let reports: Vec<(Option<csv::ByteRecord>, Report)> = items
-                        .iter_mut()
-                        .map(|item| (item.row.take(), checker.syntax_only(&item.input)))
-                        .collect();
+                    let done = if json {
+                        lines.clear();
+                        checker.json_lines(&mut items, number == 0, lines)
+                    } else {
+                        checker.reports(&mut items, number == 0)
+                    };
                     let _ = used.send(items);
                     let batch = Batch {
                         number,
-                        items: reports,
+                        items: done,
                         flush,
                     };
                     if checked.send((worker, batch)).is_err() {
@@ -647,37 +918,57 @@ fn run_syntax_only<W: Write>(
         drop((checked, inputs, used));
         let reader = scope.spawn(move || {
             let mut number = 0;
-            let mut items = Vec::with_capacity(BATCH);
-            let fed = source.for_each(|item, may_wait| {
-                items.push(item);
-                if items.len() == BATCH || may_wait {
-                    while to_free.try_recv().is_ok() {}
-                    let batch = Batch {
-                        number,
-                        items: std::mem::replace(&mut items, Vec::with_capacity(BATCH)),
-                        flush: may_wait,
-                    };
-                    number += 1;
-                    to_check.send(batch).map_err(|_| Stop::Closed)?;
-                }
-                Ok(())
-            });
-            if !items.is_empty() {
-                let _ = to_check.send(Batch {
+            let mut send = |inputs, flush| {
+                let batch = Batch {
                     number,
-                    items,
-                    flush: true,
-                });
+                    items: inputs,
+                    flush,
+                };
+                number += 1;
+                to_check.send(batch).map_err(|_| Stop::Closed)
+            };
+            let mut blocks = |read| {
+                read_blocks(read, &to_free, |block, may_wait| {
+                    send(Inputs::Block(block), may_wait)
+                })
+            };
+            match source {
+                Source::Lines(read) => blocks(read),
+                Source::Stdin => blocks(Box::new(io::stdin().lock())),
+                source => {
+                    let mut items = Vec::with_capacity(BATCH);
+                    let fed = source.for_each(|item, may_wait| {
+                        items.push(item);
+                        if items.len() == BATCH || may_wait {
+                            while to_free.try_recv().is_ok() {}
+                            let full = std::mem::replace(&mut items, Vec::with_capacity(BATCH));
+                            send(Inputs::Items(full), may_wait)?;
+                        }
+                        Ok(())
+                    });
+                    if !items.is_empty() {
+                        let _ = send(Inputs::Items(items), true);
+                    }
+                    fed
+                }
             }
-            fed
         });
         let mut next = 0;
         let mut early = std::collections::BTreeMap::new();
         for (worker, batch) in reports {
             early.insert(batch.number, (worker, batch));
             while let Some((worker, batch)) = early.remove(&next) {
-                for (row, report) in &batch.items {
-                    sink.write(row.as_ref(), report)?;
+                match &batch.items {
+                    Checked::Json {
+                        lines,
+                        worst,
+                        count,
+                    } => sink.write_json(lines, *worst, *count)?,
+                    Checked::Reports(reports) => {
+                        for (row, report) in reports {
+                            sink.write(row.as_ref(), report)?;
+                        }
+                    }
                 }
                 if batch.flush {
                     sink.flush()?;
@@ -801,4 +1092,69 @@ fn internal() -> Stop {
     Stop::Failed(Failure(
         "internal error: checking an address failed unexpectedly".to_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream that gives at most `step` bytes at a time, as a pipe or a terminal may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn blocks_of_lines_are_the_lines_read_one_by_one() {
+        let long = "x".repeat(3 * BLOCK);
+        let streams = [
+            &b""[..],
+            b"\n",
+            BOM,
+            b"\xEF\xBB\xBF\n",
+            b"\xEF\xBB\xBFa@b.c\r\nx\ry\n\r\n\nlast",
+            b"a\r",
+            b"one\n",
+            b"\xEF\xBB\xBFd@e.f\n\xEF\xBB\xBFd@e.f",
+            format!("{long}\nshort\r\n{long}").leak().as_bytes(),
+        ];
+        for stream in streams {
+            let mut expected = Vec::new();
+            let mut lines = Lines::new(stream);
+            while let Some(line) = lines.next_line().unwrap() {
+                expected.push(line);
+            }
+            for step in [1, 2, 7, BLOCK - 1, usize::MAX] {
+                let (_, spent) = std::sync::mpsc::channel();
+                let mut blocks = Vec::new();
+                let read = read_blocks(
+                    Box::new(Trickle {
+                        bytes: stream,
+                        step,
+                    }),
+                    &spent,
+                    |b, _| {
+                        blocks.push(b);
+                        Ok(())
+                    },
+                );
+                assert!(read.is_ok());
+                let got: Vec<Vec<u8>> = blocks
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, block)| block_lines(block, i == 0).map(|r| block[r].to_vec()))
+                    .collect();
+                assert_eq!(got, expected, "{step}");
+            }
+        }
+    }
 }

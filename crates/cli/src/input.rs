@@ -45,7 +45,8 @@ fn os_bytes(os: OsString) -> Vec<u8> {
     os.to_string_lossy().into_owned().into_bytes()
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// A UTF-8 byte order mark.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Lines of a byte stream, one at a time, so that the stream is never held in memory.
 #[derive(Debug)]

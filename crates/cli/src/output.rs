@@ -139,7 +139,11 @@ impl<W: Write> Output<W> {
 
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
         match self {
-            Output::Jsonl(out) => json_line(out, report),
+            Output::Jsonl(out) => {
+                let mut line = Vec::with_capacity(512);
+                json_line(&mut line, report);
+                out.write_all(&line)
+            }
             Output::Csv(csv) => {
                 let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
                 csv.write_record([
@@ -149,13 +153,28 @@ impl<W: Write> Output<W> {
                     &reasons.join(";"),
                     report.suggestion.as_deref().unwrap_or(""),
                     &report.score.to_string(),
-                    report.reasons.first().map_or("", |r| r.message.as_str()),
+                    report.reasons.first().map_or("", |r| &*r.message),
                 ])?;
                 Ok(())
             }
             Output::Table { out, color } => writeln!(out, "{}", table_row(report, *color)),
             // Every input of a CSV file comes with its row.
             Output::Rows { .. } => Ok(()),
+        }
+    }
+
+    /// Whether this output is JSON lines, which [`json_line`] writes without it.
+    pub fn takes_json_lines(&self) -> bool {
+        matches!(self, Output::Jsonl(_))
+    }
+
+    /// Writes reports already written as JSON lines by [`json_line`].
+    pub fn write_json_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Jsonl(out) => out.write_all(lines),
+            _ => Err(io::Error::other(
+                "JSON lines for an output of another format",
+            )),
         }
     }
 
@@ -168,87 +187,150 @@ impl<W: Write> Output<W> {
 }
 
 /// A report as one line of JSON, exactly as `serde_json` writes [`Report`] (a test holds it to
-/// that): the JSON is the core's, written here without going through serde because on a list
-/// checked for syntax only, serde's escaping of every key took more time than checking.
-/// The mailbox evidence, rare and varied, still goes through serde.
-fn json_line<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
-    out.write_all(b"{\"input\":")?;
-    json_str(out, &report.input)?;
-    out.write_all(b",\"address\":")?;
-    json_opt_str(out, report.address.as_deref())?;
-    out.write_all(b",\"verdict\":\"")?;
-    out.write_all(report.verdict.as_str().as_bytes())?;
-    out.write_all(b"\",\"reasons\":[")?;
+/// that), added to `out`: the JSON is the core's, written here without going through serde
+/// because on a list checked for syntax only, serde's escaping of every key took more time than
+/// checking. Into memory, where nothing can fail and small copies are a few instructions: the
+/// threads that check a list write their reports here, so the one writing the output only
+/// copies bytes. The mailbox evidence and the mail hosts, rare and varied, still go through
+/// serde.
+pub fn json_line(out: &mut Vec<u8>, report: &Report) {
+    out.extend_from_slice(b"{\"input\":");
+    let input = out.len();
+    json_str(out, &report.input);
+    let input = input..out.len();
+    out.extend_from_slice(b",\"address\":");
+    match report.address.as_deref() {
+        // Most addresses are typed as they are normalised: their JSON is already written.
+        Some(address) if address == report.input => out.extend_from_within(input),
+        address => json_opt_str(out, address),
+    }
+    out.extend_from_slice(match report.verdict {
+        Verdict::Valid => b",\"verdict\":\"valid\",\"reasons\":[",
+        Verdict::Unknown => b",\"verdict\":\"unknown\",\"reasons\":[",
+        Verdict::Risky => b",\"verdict\":\"risky\",\"reasons\":[",
+        Verdict::Invalid => b",\"verdict\":\"invalid\",\"reasons\":[",
+    });
     for (i, reason) in report.reasons.iter().enumerate() {
-        out.write_all(if i == 0 {
-            b"{\"code\":\""
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"code\":\"");
+        out.extend_from_slice(reason.code.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"message\":");
+        let fixed = reason.code.message();
+        if reason.message == fixed {
+            // The code's own sentence, which needs no escape (a test checks): not searched.
+            out.push(b'"');
+            out.extend_from_slice(fixed.as_bytes());
+            out.extend_from_slice(b"\"}");
         } else {
-            b",{\"code\":\""
-        })?;
-        out.write_all(reason.code.as_str().as_bytes())?;
-        out.write_all(b"\",\"message\":")?;
-        json_str(out, &reason.message)?;
-        out.write_all(b"}")?;
+            json_str(out, &reason.message);
+            out.push(b'}');
+        }
     }
-    out.write_all(b"],\"suggestion\":")?;
-    json_opt_str(out, report.suggestion.as_deref())?;
-    out.write_all(b",\"score\":")?;
-    json_uint(out, report.score.into())?;
+    out.extend_from_slice(b"],\"suggestion\":");
+    json_opt_str(out, report.suggestion.as_deref());
+    out.extend_from_slice(b",\"score\":");
+    json_uint(out, report.score.into());
     let syntax = &report.checks.syntax;
-    out.write_all(b",\"checks\":{\"syntax\":{\"status\":\"")?;
-    out.write_all(syntax.status.as_str().as_bytes())?;
-    out.write_all(b"\",\"warnings\":[")?;
+    out.extend_from_slice(match syntax.status {
+        Status::Passed => b",\"checks\":{\"syntax\":{\"status\":\"passed\",\"warnings\":[",
+        Status::Failed => b",\"checks\":{\"syntax\":{\"status\":\"failed\",\"warnings\":[",
+        Status::Inconclusive => {
+            b",\"checks\":{\"syntax\":{\"status\":\"inconclusive\",\"warnings\":["
+        }
+        Status::Skipped => b",\"checks\":{\"syntax\":{\"status\":\"skipped\",\"warnings\":[",
+    });
     for (i, warning) in syntax.warnings.iter().enumerate() {
-        out.write_all(if i == 0 { b"\"" } else { b",\"" })?;
-        out.write_all(warning.code().as_bytes())?;
-        out.write_all(b"\"")?;
+        out.extend_from_slice(if i == 0 { b"\"" } else { b",\"" });
+        out.extend_from_slice(warning.code().as_bytes());
+        out.push(b'"');
     }
-    out.write_all(b"]")?;
+    out.push(b']');
     if let Some(error) = &syntax.error {
-        out.write_all(b",\"error\":{\"code\":")?;
-        json_str(out, error.code)?;
-        out.write_all(b",\"position\":")?;
-        json_uint(out, error.position as u64)?;
-        out.write_all(b",\"message\":")?;
-        json_str(out, error.message)?;
-        out.write_all(b"}")?;
+        out.extend_from_slice(b",\"error\":{\"code\":");
+        json_str(out, error.code);
+        out.extend_from_slice(b",\"position\":");
+        json_uint(out, error.position as u64);
+        out.extend_from_slice(b",\"message\":");
+        json_str(out, error.message);
+        out.push(b'}');
     }
     let dns = &report.checks.dns;
-    out.write_all(b"},\"dns\":")?;
-    json_layer(out, dns.status, dns.skipped)?;
+    let smtp = &report.checks.smtp;
+    // What follows is the same for nearly every report of a list checked for syntax only: one
+    // copy of it instead of a dozen.
+    let skipped = |why| (Status::Skipped, Some(why), None);
+    let plain = dns.mx.is_empty() && smtp.evidence.is_none();
+    match (
+        (dns.status, dns.skipped, dns.route),
+        (smtp.status, smtp.skipped),
+    ) {
+        (layer, (Status::Skipped, Some(Skipped::SyntaxOnly)))
+            if plain && layer == skipped(Skipped::SyntaxOnly) =>
+        {
+            return out.extend_from_slice(
+                b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"},\
+                  \"smtp\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"}}}\n",
+            );
+        }
+        (layer, (Status::Skipped, Some(Skipped::NotNeeded)))
+            if plain && layer == skipped(Skipped::NotNeeded) =>
+        {
+            return out.extend_from_slice(
+                b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"not_needed\"},\
+                  \"smtp\":{\"status\":\"skipped\",\"skipped\":\"not_needed\"}}}\n",
+            );
+        }
+        _ => {}
+    }
+    out.extend_from_slice(b"},\"dns\":");
+    json_layer(out, dns.status, dns.skipped);
     if let Some(route) = dns.route {
-        out.write_all(b",\"route\":")?;
-        json_str(out, route.as_str())?;
+        out.extend_from_slice(b",\"route\":");
+        json_str(out, route.as_str());
     }
     if !dns.mx.is_empty() {
-        out.write_all(b",\"mx\":")?;
-        serde_json::to_writer(&mut *out, &dns.mx)?;
+        out.extend_from_slice(b",\"mx\":");
+        serde_into(out, &dns.mx);
     }
-    out.write_all(b"},\"smtp\":")?;
-    let smtp = &report.checks.smtp;
+    out.extend_from_slice(b"},\"smtp\":");
     if smtp.evidence.is_some() {
-        serde_json::to_writer(&mut *out, smtp)?;
+        serde_into(out, smtp);
     } else {
-        json_layer(out, smtp.status, smtp.skipped)?;
-        out.write_all(b"}")?;
+        json_layer(out, smtp.status, smtp.skipped);
+        out.push(b'}');
     }
-    out.write_all(b"}}\n")
+    out.extend_from_slice(b"}}\n");
+}
+
+/// `value` by serde, which cannot fail for the core's types (no maps with keys other than
+/// strings) when writing into memory.
+fn serde_into(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+    let written = serde_json::to_writer(&mut *out, value);
+    debug_assert!(written.is_ok());
 }
 
 /// The start of a layer's object: its status, and why it was skipped.
-fn json_layer<W: Write>(out: &mut W, status: Status, skipped: Option<Skipped>) -> io::Result<()> {
-    out.write_all(b"{\"status\":\"")?;
-    out.write_all(status.as_str().as_bytes())?;
-    out.write_all(b"\"")?;
+fn json_layer(out: &mut Vec<u8>, status: Status, skipped: Option<Skipped>) {
+    out.extend_from_slice(b"{\"status\":\"");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b'"');
     if let Some(skipped) = skipped {
-        out.write_all(b",\"skipped\":\"")?;
-        out.write_all(skipped.as_str().as_bytes())?;
-        out.write_all(b"\"")?;
+        out.extend_from_slice(b",\"skipped\":\"");
+        out.extend_from_slice(skipped.as_str().as_bytes());
+        out.push(b'"');
     }
-    Ok(())
 }
 
-fn json_uint<W: Write>(out: &mut W, mut value: u64) -> io::Result<()> {
+fn json_uint(out: &mut Vec<u8>, mut value: u64) {
+    // Every score, and most positions.
+    if value < 100 {
+        if value >= 10 {
+            out.push(b'0' + (value / 10) as u8);
+        }
+        return out.push(b'0' + (value % 10) as u8);
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -259,27 +341,28 @@ fn json_uint<W: Write>(out: &mut W, mut value: u64) -> io::Result<()> {
             break;
         }
     }
-    out.write_all(&digits[at..])
+    out.extend_from_slice(&digits[at..]);
 }
 
-fn json_opt_str<W: Write>(out: &mut W, value: Option<&str>) -> io::Result<()> {
+fn json_opt_str(out: &mut Vec<u8>, value: Option<&str>) {
     match value {
         Some(value) => json_str(out, value),
-        None => out.write_all(b"null"),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
 /// A JSON string as `serde_json` writes it: only `"`, `\\` and control characters below U+0020
 /// are escaped, the short forms where JSON has them (RFC 8259 §7), else `\u00XX` in lowercase.
-fn json_str<W: Write>(out: &mut W, value: &str) -> io::Result<()> {
+fn json_str(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     // Nearly every string needs no escape: one copy.
     if !needs_escape(bytes) {
-        out.write_all(b"\"")?;
-        out.write_all(bytes)?;
-        return out.write_all(b"\"");
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
     }
-    out.write_all(b"\"")?;
     let mut plain = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short: Option<&[u8]> = match b {
@@ -293,19 +376,19 @@ fn json_str<W: Write>(out: &mut W, value: &str) -> io::Result<()> {
             0..=0x1F => None,
             _ => continue,
         };
-        out.write_all(&bytes[plain..i])?;
+        out.extend_from_slice(&bytes[plain..i]);
         match short {
-            Some(short) => out.write_all(short)?,
+            Some(short) => out.extend_from_slice(short),
             None => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]);
-                out.write_all(&[b'\\', b'u', b'0', b'0', high, low])?;
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
             }
         }
         plain = i + 1;
     }
-    out.write_all(&bytes[plain..])?;
-    out.write_all(b"\"")
+    out.extend_from_slice(&bytes[plain..]);
+    out.push(b'"');
 }
 
 /// Whether `bytes` hold a `"`, a `\\` or a control character below U+0020, tested eight bytes at
@@ -315,23 +398,31 @@ fn json_str<W: Write>(out: &mut W, value: &str) -> io::Result<()> {
 fn needs_escape(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    let any = |lanes: [u8; 8]| {
+        let x = u64::from_le_bytes(lanes);
+        (below(x, 0x20)
+            | below(x ^ (ONES * u64::from(b'"')), 1)
+            | below(x ^ (ONES * u64::from(b'\\')), 1))
+            & HIGH
+            != 0
+    };
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut lanes = [0; 8];
         lanes.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(lanes);
-        if below(x, 0x20)
-            || below(x ^ (ONES * u64::from(b'"')), 1)
-            || below(x ^ (ONES * u64::from(b'\\')), 1)
-        {
+        if any(lanes) {
             return true;
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    if chunks.remainder().is_empty() {
+        return false;
+    }
+    // The last eight bytes again, overlapping the chunks before, rather than one at a time.
+    match bytes.last_chunk::<8>() {
+        Some(&last) => any(last),
+        None => bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\'),
+    }
 }
 
 fn table_row(report: &Report, color: bool) -> String {
@@ -567,11 +658,18 @@ mod tests {
         }
         for report in &reports {
             let mut ours = Vec::new();
-            json_line(&mut ours, report).unwrap();
+            json_line(&mut ours, report);
             let serde = serde_json::to_string(report).unwrap() + "\n";
             assert_eq!(String::from_utf8(ours).unwrap(), serde);
         }
         assert!(reports.len() > 3000, "{}", reports.len());
+    }
+
+    #[test]
+    fn the_sentences_of_reason_codes_need_no_escape() {
+        for code in ReasonCode::ALL {
+            assert!(!needs_escape(code.message().as_bytes()), "{code}");
+        }
     }
 
     #[test]

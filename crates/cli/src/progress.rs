@@ -12,7 +12,7 @@ impl Progress {
     /// A bar when standard error is a terminal that the reports do not also go to (they would
     /// tear the bar apart); nothing otherwise. `total` is the number of inputs when known.
     pub fn new(total: Option<u64>, reports_on_terminal: bool) -> Progress {
-        if reports_on_terminal || !io::stderr().is_terminal() {
+        if !Progress::shown(reports_on_terminal) {
             return Progress(None);
         }
         let bar = match total {
@@ -31,9 +31,18 @@ impl Progress {
         Progress(Some(bar))
     }
 
+    /// Whether [`Progress::new`] shows a bar: only then is it worth counting the inputs first.
+    pub fn shown(reports_on_terminal: bool) -> bool {
+        !reports_on_terminal && io::stderr().is_terminal()
+    }
+
     pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    pub fn inc_by(&self, count: u64) {
         if let Some(bar) = &self.0 {
-            bar.inc(1);
+            bar.inc(count);
         }
     }
 

@@ -151,10 +151,83 @@ pub fn is_free_provider(domain_ascii: &str) -> bool {
 /// `No-Reply`, `no_reply+x` and `n.o.r.e.p.l.y` all match `noreply`. Separators carry no meaning
 /// in these names, and a person's name almost never collapses onto one of them.
 pub fn is_role_account(local: &str) -> bool {
-    let mut buffer = [0; ROLE_KEY_BUFFER];
-    ROLE_ACCOUNTS
-        .binary_search(&role_key_in(local, &mut buffer).as_ref())
-        .is_ok()
+    role_number(local).is_some_and(|n| ROLE_NUMBERS.binary_search(&n).is_ok())
+}
+
+/// Bytes in the longest key a built-in role name can have: every name fits (a unit test checks).
+const ROLE_NUMBER_BYTES: usize = 16;
+
+/// A role key of at most [`ROLE_NUMBER_BYTES`] bytes as one number: the bytes big-endian,
+/// padded with zeros. Keys without zero bytes order as their numbers do, so the built-in names
+/// are searched comparing integers instead of strings: this runs for every address of a list.
+const fn role_name_number(name: &str) -> u128 {
+    let name = name.as_bytes();
+    let mut bytes = [0; ROLE_NUMBER_BYTES];
+    let mut i = 0;
+    while i < name.len() {
+        bytes[i] = name[i];
+        i += 1;
+    }
+    u128::from_be_bytes(bytes)
+}
+
+/// [`ROLE_ACCOUNTS`] as [`role_name_number`] gives them, in the same order.
+const ROLE_NUMBERS: [u128; ROLE_ACCOUNTS.len()] = {
+    let mut numbers = [0; ROLE_ACCOUNTS.len()];
+    let mut i = 0;
+    while i < numbers.len() {
+        numbers[i] = role_name_number(ROLE_ACCOUNTS[i]);
+        i += 1;
+    }
+    numbers
+};
+
+/// For each first byte of a built-in role name, the second bytes that follow it, by their low
+/// five bits: most local parts are ruled out by the first two bytes of their key.
+const ROLE_STARTS: [u32; 128] = {
+    let mut starts = [0; 128];
+    let mut i = 0;
+    while i < ROLE_ACCOUNTS.len() {
+        let name = ROLE_ACCOUNTS[i].as_bytes();
+        starts[name[0] as usize] |= 1 << (name[1] & 31);
+        i += 1;
+    }
+    starts
+};
+
+/// The number of the role key of `local` ([`role_key`], [`role_name_number`]), made in one pass
+/// without a string; `None` when no built-in name can match: the key starts as none does, is
+/// too long for any, or holds a zero byte (which the padding could not tell apart).
+fn role_number(local: &str) -> Option<u128> {
+    let mut number: u128 = 0;
+    let mut len = 0;
+    for &b in local.as_bytes() {
+        match b {
+            b'+' => break,
+            b'.' | b'-' | b'_' => continue,
+            0 => return None,
+            _ if len == ROLE_NUMBER_BYTES => return None,
+            _ => {}
+        }
+        let b = b.to_ascii_lowercase();
+        if len == 1 {
+            let first = usize::from(number as u8);
+            if ROLE_STARTS
+                .get(first)
+                .is_none_or(|&seconds| seconds & 1 << (b & 31) == 0)
+            {
+                return None;
+            }
+        }
+        number = number << 8 | u128::from(b);
+        len += 1;
+    }
+    // The padding: `len` is below 16 here unless the key fills the number.
+    Some(
+        number
+            .checked_shl(8 * (ROLE_NUMBER_BYTES - len) as u32)
+            .unwrap_or(number),
+    )
 }
 
 /// True if the label is a top-level domain of the IANA root zone (as an A-label).
@@ -227,10 +300,15 @@ impl Lists {
 
     /// [`is_role_account`] with the user's entries first.
     pub fn is_role_account(&self, local: &str) -> bool {
-        let mut buffer = [0; ROLE_KEY_BUFFER];
-        let key = role_key_in(local, &mut buffer);
-        let mine = self.local_parts.get(key.as_ref()).copied();
-        mine.unwrap_or_else(|| ROLE_ACCOUNTS.binary_search(&key.as_ref()).is_ok())
+        // Most callers have no entries of their own: no key string to make then.
+        if !self.local_parts.is_empty() {
+            let mut buffer = [0; ROLE_KEY_BUFFER];
+            let key = role_key_in(local, &mut buffer);
+            if let Some(&mine) = self.local_parts.get(key.as_ref()) {
+                return mine;
+            }
+        }
+        is_role_account(local)
     }
 
     /// True if the user allowed this domain (or a parent) and did not deny a more specific one:
@@ -384,14 +462,31 @@ impl SortedLines {
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(lo, |i| lo + i + 1);
-            let end = text[start..hi]
+            // The line and the name compared as they are read: most lines differ from the
+            // name in their first bytes, and only a line before the name needs its end found.
+            let line = &text[start..hi];
+            let same = line
                 .iter()
-                .position(|&b| b == b'\n')
-                .map_or(hi, |i| start + i);
-            match text[start..end].cmp(name) {
-                Ordering::Equal => return true,
-                Ordering::Less => lo = end + 1,
+                .zip(name)
+                .take_while(|&(&l, &n)| l == n && l != b'\n')
+                .count();
+            let after = line.get(same).copied().unwrap_or(b'\n');
+            let order = match name.get(same) {
+                None if after == b'\n' => return true,
+                None => Ordering::Greater,
+                // The end of a line sorts before any byte of a name.
+                Some(_) if after == b'\n' => Ordering::Less,
+                Some(&n) => after.cmp(&n),
+            };
+            match order {
                 Ordering::Greater => hi = start,
+                _ => {
+                    let from = start + same;
+                    lo = text[from..hi]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(hi, |i| from + i + 1);
+                }
             }
         }
         false
@@ -542,6 +637,70 @@ mod tests {
         }
         for name in ROLE_ACCOUNTS {
             assert_eq!(role_key(name), *name);
+            assert!((2..=ROLE_NUMBER_BYTES).contains(&name.len()), "{name}");
+            assert!(!name.contains('\0'), "{name}");
+        }
+        for pair in ROLE_NUMBERS.windows(2) {
+            assert!(pair[0] < pair[1]);
+        }
+    }
+
+    #[test]
+    fn role_numbers_agree_with_role_keys() {
+        for local in [
+            "info",
+            "In.Fo+x",
+            "infos",
+            "inf",
+            "",
+            "+",
+            "i\0nfo",
+            "info\0",
+            "ínfo",
+            "no-reply",
+            "customer_service",
+            "customerservices",
+            "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q",
+            "h",
+            "hR",
+            "h.r+x",
+            "hx",
+            "\u{7f}i",
+            "ÿa",
+        ] {
+            let by_key = ROLE_ACCOUNTS
+                .binary_search(&role_key(local).as_str())
+                .is_ok();
+            assert_eq!(is_role_account(local), by_key, "{local:?}");
+        }
+    }
+
+    #[test]
+    fn sorted_lines_find_exactly_their_lines() {
+        for list in [TLDS, FREE_PROVIDERS] {
+            let lines: std::collections::BTreeSet<&str> = list.lines().collect();
+            for line in list.lines().step_by(7) {
+                let mut shorter = line.to_owned();
+                shorter.pop();
+                for name in [
+                    line.to_owned(),
+                    shorter,
+                    format!("{line}a"),
+                    format!("{line}\n"),
+                    format!("{line}-"),
+                    format!("0{line}"),
+                    format!("{line}\u{1}"),
+                ] {
+                    assert_eq!(
+                        list.contains(&name),
+                        lines.contains(name.as_str()),
+                        "{name:?}"
+                    );
+                }
+            }
+            assert!(!list.contains(""));
+            assert!(!list.contains("\n"));
+            assert!(!list.contains("~"));
         }
     }
 

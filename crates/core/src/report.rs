@@ -373,6 +373,8 @@ impl<'a> Check<'a> {
 
     /// As [`Check::new`], taking the facts of the domain from `memo`, here and in
     /// [`Check::with_dns`].
+    // Inlined into a caller that checks a list, so that the large `Check` is not copied.
+    #[inline]
     pub fn with_memo(input: &str, lists: &'a Lists, memo: &'a dyn DomainMemo) -> Self {
         Check::parsed(input.to_owned(), syntax::parse(input), lists, memo)
     }
@@ -480,12 +482,15 @@ impl<'a> Check<'a> {
     /// Records that the caller asked for syntax and the lists only: DNS and the mailbox are
     /// skipped as `syntax_only` where they would have run (an address literal has no DNS to
     /// ask, and invalid syntax leaves nothing to ask about).
+    // Inlined into a caller that checks a list, so that the large `Check` is not copied.
+    #[inline]
     pub fn syntax_only(mut self) -> Self {
+        // In place: a `Check` is large, and this runs for every address of a list.
         if self.dns_name().is_some() {
-            self = self.skip_dns(Skipped::SyntaxOnly);
+            self.dns = Some(skipped_dns(Skipped::SyntaxOnly));
         }
         if self.address().is_some() {
-            self = self.skip_mailbox(Skipped::SyntaxOnly);
+            self.smtp = Some(skipped_smtp(Skipped::SyntaxOnly));
         }
         self
     }
@@ -545,16 +550,14 @@ impl<'a> Check<'a> {
 
     /// Records that the mailbox was not probed, and why.
     pub fn skip_mailbox(mut self, why: Skipped) -> Self {
-        self.smtp = Some(SmtpCheck {
-            status: Status::Skipped,
-            skipped: Some(why),
-            evidence: None,
-        });
+        self.smtp = Some(skipped_smtp(why));
         self
     }
 
     /// The report, weighed with `policy`. A layer neither run nor skipped by the caller is
     /// reported as skipped because an earlier layer decided.
+    // Inlined into a caller that checks a list, so that `Check` and `Report` are not copied.
+    #[inline]
     pub fn finish(mut self, policy: &Policy) -> Report {
         if let Some(s) = &self.suggestion
             && let Some(code) = s.reason()
@@ -578,11 +581,7 @@ impl<'a> Check<'a> {
         } else {
             Skipped::NotNeeded
         };
-        let smtp = self.smtp.unwrap_or(SmtpCheck {
-            status: Status::Skipped,
-            skipped: Some(why),
-            evidence: None,
-        });
+        let smtp = self.smtp.unwrap_or_else(|| skipped_smtp(why));
         let syntax = match &self.parsed {
             Ok(a) => SyntaxCheck {
                 status: Status::Passed,
@@ -630,6 +629,14 @@ fn skipped_dns(why: Skipped) -> DnsCheck {
         skipped: Some(why),
         route: None,
         mx: Vec::new(),
+    }
+}
+
+fn skipped_smtp(why: Skipped) -> SmtpCheck {
+    SmtpCheck {
+        status: Status::Skipped,
+        skipped: Some(why),
+        evidence: None,
     }
 }
 

@@ -64,8 +64,14 @@ impl Suggestion {
     /// `local` at the suggested `domain`, a possible typo when DNS says the typed domain
     /// receives no mail (`no_mail`), else a hint.
     pub fn new(local: &str, domain: String, no_mail: bool) -> Suggestion {
+        // Without `format!`, which guesses the length and grows: this runs for every address
+        // of a list at a misspelt domain.
+        let mut address = String::with_capacity(local.len() + 1 + domain.len());
+        address.push_str(local);
+        address.push('@');
+        address.push_str(&domain);
         Suggestion {
-            address: format!("{local}@{domain}"),
+            address,
             domain,
             kind: if no_mail {
                 SuggestionKind::PossibleTypo
@@ -264,12 +270,9 @@ fn popular_domain(domain: &str, no_mail: bool, suffix_is_real: bool) -> Option<S
     let (name, suffix) = domain.split_once('.')?;
     let suffix_is_one_tld = !suffix.contains('.') || COMMON_SUFFIXES.contains(&suffix);
     let mut best: Option<(Rank, &str)> = None;
-    for (popularity, target) in POPULAR.iter().enumerate() {
-        // A byte search: this runs for every target of every domain.
-        let Some(dot) = target.bytes().position(|b| b == b'.') else {
-            continue;
-        };
-        let (t_name, t_suffix) = (&target[..dot], &target[dot + 1..]);
+    let typed = Counts::of(name.as_bytes());
+    for (popularity, (target, (dot, counts))) in POPULAR.iter().zip(&POPULAR_NAMES).enumerate() {
+        let (t_name, t_suffix) = (&target[..*dot], &target[dot + 1..]);
         let distinctive = t_name.len() >= 5;
         let max_name = match (t_name.len(), no_mail) {
             (0..=4, _) => 0,
@@ -277,7 +280,11 @@ fn popular_domain(domain: &str, no_mail: bool, suffix_is_real: bool) -> Option<S
             (5..=6, true) | (_, false) => FAR,
             (_, true) => 2 * NEAR + 1,
         };
-        let Some(name_cost) = distance(name, t_name, max_name) else {
+        // The first bound of `distance`, here: most targets fail it, and it costs less than a call.
+        if name.len().abs_diff(t_name.len()) * NEAR as usize > max_name as usize {
+            continue;
+        }
+        let Some(name_cost) = distance_counted((name, &typed), (t_name, counts), max_name) else {
             continue;
         };
         let suffix_cost = if suffix == t_suffix {
@@ -330,8 +337,11 @@ fn common_suffix(domain: &str, no_mail: bool, real: bool) -> Option<String> {
     let max = if real { NEAR } else { FAR };
     let mut best: Option<(Rank, &str, &str)> = None;
     for &(name, tail) in tails {
-        for (popularity, &common) in COMMON_SUFFIXES.iter().enumerate() {
-            let Some(cost) = distance(tail, common, max) else {
+        let typed = Counts::of(tail.as_bytes());
+        for (popularity, (&common, counts)) in
+            COMMON_SUFFIXES.iter().zip(&SUFFIX_COUNTS).enumerate()
+        {
+            let Some(cost) = distance_counted((tail, &typed), (common, counts), max) else {
                 continue;
             };
             let rank = (cost, popularity);
@@ -361,9 +371,75 @@ type Rank = (u32, usize);
 /// popular name and common suffix fits).
 const MAX_TARGET: usize = 15;
 
+/// How often each byte of a name occurs, counted by the byte's low five bits (the letters
+/// apart), up to 127: the lower bound of [`distance`]. The names of rules 2 and 3 have theirs
+/// counted at compile time, and a typed name once for all of them.
+#[derive(Clone, Copy, Debug)]
+struct Counts([i8; 32]);
+
+impl Counts {
+    const fn of(bytes: &[u8]) -> Counts {
+        let mut counts = [0i8; 32];
+        let mut i = 0;
+        while i < bytes.len() {
+            let slot = (bytes[i] & 31) as usize;
+            counts[slot] = counts[slot].saturating_add(1);
+            i += 1;
+        }
+        Counts(counts)
+    }
+
+    /// The total difference of two counts.
+    fn unmatched(&self, other: &Counts) -> u32 {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(&a, &b)| u32::from(a.abs_diff(b)))
+            .sum()
+    }
+}
+
+/// Where each of [`POPULAR`] splits into name and suffix, and the [`Counts`] of its name.
+const POPULAR_NAMES: [(usize, Counts); POPULAR.len()] = {
+    let mut names = [(0, Counts([0; 32])); POPULAR.len()];
+    let mut i = 0;
+    while i < POPULAR.len() {
+        let target = POPULAR[i].as_bytes();
+        // Every popular domain has a dot: a compile-time error otherwise.
+        let mut dot = 0;
+        while target[dot] != b'.' {
+            dot += 1;
+        }
+        names[i] = (dot, Counts::of(target.split_at(dot).0));
+        i += 1;
+    }
+    names
+};
+
+/// The [`Counts`] of each of [`COMMON_SUFFIXES`].
+const SUFFIX_COUNTS: [Counts; COMMON_SUFFIXES.len()] = {
+    let mut counts = [Counts([0; 32]); COMMON_SUFFIXES.len()];
+    let mut i = 0;
+    while i < COMMON_SUFFIXES.len() {
+        counts[i] = Counts::of(COMMON_SUFFIXES[i].as_bytes());
+        i += 1;
+    }
+    counts
+};
+
 /// Optimal-string-alignment distance with typing-aware substitution costs, if at most `max`.
 /// `b` is the target, at most [`MAX_TARGET`] bytes: a longer one is never within `max`.
 fn distance(a: &str, b: &str, max: u32) -> Option<u32> {
+    let (a_counts, b_counts) = (Counts::of(a.as_bytes()), Counts::of(b.as_bytes()));
+    distance_counted((a, &a_counts), (b, &b_counts), max)
+}
+
+/// [`distance`] of two names with their [`Counts`].
+fn distance_counted(
+    (a, a_counts): (&str, &Counts),
+    (b, b_counts): (&str, &Counts),
+    max: u32,
+) -> Option<u32> {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let length_gap = u32::try_from(a.len().abs_diff(b.len())).unwrap_or(u32::MAX);
     if length_gap.saturating_mul(NEAR) > max || b.len() > MAX_TARGET {
@@ -372,18 +448,9 @@ fn distance(a: &str, b: &str, max: u32) -> Option<u32> {
     // Most targets are far from the typed name, and cheaper to rule out than to measure: an
     // edit changes how often each byte occurs by two in all at most (a transposition not at
     // all) and costs at least NEAR = 2, so the total difference of those counts is a lower
-    // bound of the distance. Bytes are counted by their low five bits (the letters apart):
-    // bytes that share a slot can only hide differences, so the bound still holds.
-    let slot = |x: u8| usize::from(x & 31);
-    let mut counts = [0i8; 32];
-    for &x in a {
-        counts[slot(x)] = counts[slot(x)].saturating_add(1);
-    }
-    for &y in b {
-        counts[slot(y)] = counts[slot(y)].saturating_sub(1);
-    }
-    let unmatched: u32 = counts.iter().map(|c| u32::from(c.unsigned_abs())).sum();
-    if unmatched > max {
+    // bound of the distance. Bytes that share a slot can only hide differences, and so can
+    // counts that stop at 127, so the bound still holds.
+    if a_counts.unmatched(b_counts) > max {
         return None;
     }
     let width = b.len() + 1;

@@ -11,6 +11,7 @@
 
 use core::fmt;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// The answer for one address.
 ///
@@ -153,7 +154,9 @@ impl fmt::Display for ReasonCode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: ReasonCode,
-    pub message: String,
+    /// Nearly always one of the fixed sentences: borrowed, as a list of a million addresses
+    /// would otherwise copy one for most of them.
+    pub message: Cow<'static, str>,
 }
 
 impl Reason {
@@ -161,12 +164,12 @@ impl Reason {
     pub fn new(code: ReasonCode) -> Self {
         Reason {
             code,
-            message: code.message().to_owned(),
+            message: Cow::Borrowed(code.message()),
         }
     }
 
     /// A reason with a sentence of its own.
-    pub fn with_message(code: ReasonCode, message: impl Into<String>) -> Self {
+    pub fn with_message(code: ReasonCode, message: impl Into<Cow<'static, str>>) -> Self {
         Reason {
             code,
             message: message.into(),

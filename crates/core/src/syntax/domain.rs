@@ -184,9 +184,18 @@ fn end_label(
         return Err(SyntaxError::new(C::DomainLabelHyphen, offset + end - 1));
     }
     // RFC 5891 §4.2.3.1: `--` in the third and fourth positions only in A-labels (RFC 5890
-    // §2.3.1 reserves all other `??--` labels). Positions count characters, not bytes.
-    let mut chars = label.char_indices().skip(2);
-    if let (Some((third, '-')), Some((_, '-'))) = (chars.next(), chars.next()) {
+    // §2.3.1 reserves all other `??--` labels). Positions count characters, not bytes: in an
+    // ASCII label, nearly every one, they are the same.
+    let third = if ascii {
+        (label.as_bytes().get(2..4) == Some(b"--")).then_some(2)
+    } else {
+        let mut chars = label.char_indices().skip(2);
+        match (chars.next(), chars.next()) {
+            (Some((third, '-')), Some((_, '-'))) => Some(third),
+            _ => None,
+        }
+    };
+    if let Some(third) = third {
         return Err(SyntaxError::new(
             C::DomainLabelDoubleHyphen,
             offset + start + third,

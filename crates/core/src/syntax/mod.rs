@@ -223,8 +223,10 @@ pub fn parse(input: &str) -> Result<Address, SyntaxError> {
 /// Rejects a display name or angle brackets, then white space around the address: these wrap
 /// an address rather than being part of it, so they are named before anything inside is judged.
 fn check_wrapping(input: &str) -> Result<(), SyntaxError> {
-    let start = input.len() - input.trim_start().len();
-    let trimmed = input.trim();
+    // Each end is trimmed once: this runs for every address of a list.
+    let rest = input.trim_start();
+    let start = input.len() - rest.len();
+    let trimmed = rest.trim_end();
     if trimmed.starts_with('<') {
         return Err(SyntaxError::new(SyntaxErrorCode::DisplayName, start));
     }
@@ -236,7 +238,8 @@ fn check_wrapping(input: &str) -> Result<(), SyntaxError> {
     if start > 0 {
         return Err(SyntaxError::new(SyntaxErrorCode::SurroundingWhitespace, 0));
     }
-    let end = input.trim_end().len();
+    // Nothing was trimmed at the start, so `trimmed` is `input` without its end.
+    let end = trimmed.len();
     if end < input.len() {
         return Err(SyntaxError::new(
             SyntaxErrorCode::SurroundingWhitespace,
