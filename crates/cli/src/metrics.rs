@@ -243,17 +243,7 @@ mod tests {
 
     #[test]
     fn every_outcome_has_a_counter() {
-        for outcome in [
-            Outcome::Deliverable,
-            Outcome::MailboxNotFound,
-            Outcome::MailboxDisabled,
-            Outcome::MailboxFull,
-            Outcome::TooManyRecipients,
-            Outcome::Blocked,
-            Outcome::TemporaryFailure,
-            Outcome::UnknownPermanent,
-            Outcome::Unexpected,
-        ] {
+        for outcome in Outcome::ALL {
             assert!(OUTCOMES.contains(&outcome.code()), "{outcome:?}");
         }
     }

@@ -276,6 +276,19 @@ fn searchable_text(reply: &Reply) -> String {
 }
 
 impl Outcome {
+    /// Every outcome, in order.
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Deliverable,
+        Outcome::MailboxNotFound,
+        Outcome::MailboxDisabled,
+        Outcome::MailboxFull,
+        Outcome::TooManyRecipients,
+        Outcome::Blocked,
+        Outcome::TemporaryFailure,
+        Outcome::UnknownPermanent,
+        Outcome::Unexpected,
+    ];
+
     /// A stable snake_case code for logs and JSON.
     pub fn code(&self) -> &'static str {
         match self {
