@@ -17,29 +17,10 @@ const COUNT: usize = 100_000;
 const ROUNDS: usize = 7;
 const SEED: u64 = 0x05ee_d0fa_dd7e_55e5;
 
-/// xorshift64*: small, fast, and the same everywhere.
-struct Rng(u64);
+#[path = "../../../tests/support/rng.rs"]
+mod rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+use rng::Rng;
 
 const PROVIDERS: &[&str] = &[
     "gmail.com",

@@ -285,21 +285,11 @@ fn corpora() {
     assert!(failures.is_empty(), "{failed} problems:\n{failures}");
 }
 
-/// A small deterministic generator (xorshift64*), so that failures reproduce.
-struct Rng(u64);
+#[path = "../../../tests/support/rng.rs"]
+#[allow(dead_code, reason = "the mutations need only `below`")]
+mod rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use rng::Rng;
 
 /// Checks what must hold for any input: no panic, an error position on a char boundary within
 /// the input, and a normalised address that parses to itself.
