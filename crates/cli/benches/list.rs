@@ -233,6 +233,7 @@ fn baseline(input: &Path, output: &Path) -> io::Result<usize> {
 
 /// Runs `mailvet` with `args`, standard output to `output`; how long it took.
 fn mailvet(args: &[&str], output: &Path) -> Result<Duration, String> {
+    settle(output);
     let out = File::create(output).map_err(|e| format!("{}: {e}", output.display()))?;
     let started = Instant::now();
     let status = Command::new(MAILVET)
@@ -246,6 +247,14 @@ fn mailvet(args: &[&str], output: &Path) -> Result<Duration, String> {
         return Err(format!("mailvet {} ended with {status}", args.join(" ")));
     }
     Ok(took)
+}
+
+/// Before a timed run: the output of the run before is deleted and written back, and the
+/// machine is left a moment, so that no run pays for freeing or writing back what another wrote.
+fn settle(output: &Path) {
+    let _ = std::fs::remove_file(output);
+    let _ = Command::new("sync").status();
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 fn count_lines(path: &Path) -> Result<usize, String> {
@@ -282,6 +291,7 @@ fn syntax_only(dir: &Path) -> Result<(), String> {
     let (mut ours, mut base) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         ours.push(mailvet(&args, &ours_out)?);
+        settle(&base_out);
         let started = Instant::now();
         let count = baseline(&list, &base_out).map_err(|e| format!("baseline: {e}"))?;
         base.push(started.elapsed());
