@@ -14,3 +14,4 @@ pub mod smtp;
 pub mod suggest;
 pub mod syntax;
 pub mod verdict;
+pub mod webhook;
