@@ -244,7 +244,9 @@ pub async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Res
 /// a proxy that keeps its connection to the Worker open (wrangler dev does) may send the next
 /// request over a connection whose last body was never read, and that request then fails.
 pub async fn drain(req: &mut Request) {
-    if declared_length(req).is_some_and(|n| n > MAX_DRAIN) {
+    // A body already read, or handed on whole (a job's upload, piped into R2), has nothing
+    // left; its stream is locked, and waiting on it would never end.
+    if req.inner().body_used() || declared_length(req).is_some_and(|n| n > MAX_DRAIN) {
         return;
     }
     // No body, or one already read: nothing to do.
