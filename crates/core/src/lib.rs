@@ -13,4 +13,5 @@ pub mod report;
 pub mod smtp;
 pub mod suggest;
 pub mod syntax;
+pub mod table;
 pub mod verdict;
