@@ -297,6 +297,59 @@ pub fn default_headers(width: usize, column: usize) -> Vec<String> {
         .collect()
 }
 
+/// The names of `header`'s columns as keys of a JSON object: a name that came before gets
+/// `_2`, `_3`, … so that no value is lost; an empty name is `column_N`.
+pub fn column_names(header: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(header.len());
+    for (i, name) in header.iter().enumerate() {
+        let base = if name.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            name.clone()
+        };
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while names.contains(&candidate) {
+            n += 1;
+            candidate = format!("{base}_{n}");
+        }
+        names.push(candidate);
+    }
+    names
+}
+
+/// One row of a cleaned list as a JSON line: its number (data rows from 1), its cells by
+/// column name exactly as given, the row it repeats, and its report (as `/v1/verify` gives it).
+#[derive(Debug, Serialize)]
+pub struct RowReport<'a> {
+    pub row: u64,
+    pub columns: Columns<'a>,
+    pub duplicate_of: Option<u64>,
+    pub report: &'a Report,
+}
+
+/// A row's cells by the names of [`column_names`], in order; cells beyond the header are named
+/// `column_N` (from 1).
+#[derive(Debug)]
+pub struct Columns<'a> {
+    pub names: &'a [String],
+    pub values: &'a [String],
+}
+
+impl Serialize for Columns<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.values.len()))?;
+        for (i, value) in self.values.iter().enumerate() {
+            match self.names.get(i) {
+                Some(name) => map.serialize_entry(name, value)?,
+                None => map.serialize_entry(&format!("column_{}", i + 1), value)?,
+            }
+        }
+        map.end()
+    }
+}
+
 /// A cell made safe to open in a spreadsheet: one that starts with `=`, `+`, `-`, `@`, a tab or
 /// a carriage return would be read as a formula, so it gets a leading `'` (OWASP, "CSV
 /// Injection"). Only CSV output is guarded; JSON keeps every value as given.

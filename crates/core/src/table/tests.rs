@@ -199,3 +199,31 @@ fn error_codes_and_sentences() {
     assert_eq!(too_many.code(), "too_many_rows");
     assert!(too_many.to_string().contains("1000000"), "{too_many}");
 }
+
+#[test]
+fn a_json_row_keeps_every_cell_under_a_name_of_its_own() {
+    let header: Vec<String> = ["email", "name", "name", ""].map(String::from).to_vec();
+    let names = column_names(&header);
+    assert_eq!(names, ["email", "name", "name_2", "column_4"]);
+    let values: Vec<String> = ["=x@y.org", "a", "b", "c", "extra"]
+        .map(String::from)
+        .to_vec();
+    let report = report("=x@y.org");
+    let row = RowReport {
+        row: 7,
+        columns: Columns {
+            names: &names,
+            values: &values,
+        },
+        duplicate_of: Some(2),
+        report: &report,
+    };
+    let json = serde_json::to_value(&row).unwrap();
+    assert_eq!(json["row"], 7);
+    assert_eq!(json["duplicate_of"], 2);
+    // Never guarded: JSON is not opened by spreadsheets.
+    assert_eq!(json["columns"]["email"], "=x@y.org");
+    assert_eq!(json["columns"]["name_2"], "b");
+    assert_eq!(json["columns"]["column_5"], "extra");
+    assert_eq!(json["report"]["input"], "=x@y.org");
+}
