@@ -490,5 +490,28 @@ impl Tally {
     }
 }
 
+/// `unix_seconds` as an RFC 3339 time in UTC (`2026-12-01T10:41:00Z`), as the job object shows
+/// its times. The caller reads the clock.
+pub fn timestamp(unix_seconds: u64) -> String {
+    let days = unix_seconds / 86_400;
+    let rest = unix_seconds % 86_400;
+    // Civil from days: Howard Hinnant's algorithm, for the proleptic Gregorian calendar.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
 #[cfg(test)]
 mod tests;

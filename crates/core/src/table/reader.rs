@@ -100,6 +100,8 @@ pub struct RowReader {
     finished: bool,
     /// Nothing was read yet: a byte order mark is still to be dropped.
     at_start: bool,
+    /// The input started with a byte order mark.
+    bom: bool,
 }
 
 impl fmt::Debug for RowReader {
@@ -124,6 +126,7 @@ impl RowReader {
             offset: 0,
             finished: false,
             at_start: true,
+            bom: false,
         }
     }
 
@@ -135,6 +138,12 @@ impl RowReader {
     /// The input has ended: what is buffered is the last row.
     pub fn finish(&mut self) {
         self.finished = true;
+    }
+
+    /// Whether the input started with a byte order mark (known once a row was asked for): a
+    /// list written back for a spreadsheet keeps it, for Excel reads UTF-8 only with it.
+    pub fn had_bom(&self) -> bool {
+        self.bom
     }
 
     /// How many rows were given so far.
@@ -157,6 +166,7 @@ impl RowReader {
             }
             self.at_start = false;
             if self.buffer.starts_with(BOM) {
+                self.bom = true;
                 self.buffer.drain(..BOM.len());
                 self.offset += BOM.len() as u64;
             }
@@ -329,6 +339,10 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_is_dropped_once() {
+        let mut reader = RowReader::new(Dialect::Lines);
+        reader.push(b"\xEF\xBB\xBFa\n");
+        assert_eq!(reader.next_row().unwrap().unwrap().fields, ["a"]);
+        assert!(reader.had_bom());
         assert_eq!(
             fields(Dialect::Csv(b','), "\u{feff}email\n\u{feff}x\n"),
             owned(&[&["email"], &["\u{feff}x"]])

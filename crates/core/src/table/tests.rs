@@ -227,3 +227,11 @@ fn a_json_row_keeps_every_cell_under_a_name_of_its_own() {
     assert_eq!(json["columns"]["column_5"], "extra");
     assert_eq!(json["report"]["input"], "=x@y.org");
 }
+
+#[test]
+fn timestamps_are_rfc3339_utc() {
+    assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+    assert_eq!(timestamp(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(timestamp(1_796_035_261), "2026-11-30T10:41:01Z");
+    assert_eq!(timestamp(4_107_542_399), "2100-02-28T23:59:59Z");
+}
