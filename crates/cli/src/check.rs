@@ -66,6 +66,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "addresses")]
     split: Option<PathBuf>,
 
+    /// Go on from where a stopped run left the --output file of a list: its complete rows stay
+    /// (a row cut off by the stop is dropped), the rows of the list they cover are not checked
+    /// again, and the rest are appended; --split files are written again from them.
+    #[arg(long, requires = "output")]
+    resume: bool,
+
     /// The encoding of the list: utf-8 (the default; UTF-16 is recognised by its byte order
     /// mark), or another WHATWG name such as big5, gbk, shift_jis or windows-1252.
     #[arg(long, value_name = "NAME", conflicts_with = "addresses")]
@@ -134,6 +140,36 @@ impl FailOn {
             FailOn::Invalid => Verdict::Invalid,
         }
     }
+}
+
+/// `--resume`: keeps the complete rows of the output at `path` and feeds them to `split`;
+/// returns how many data rows are done (`None`: start afresh).
+fn resume(
+    path: &Path,
+    list: &ListSource,
+    format: Format,
+    mut split: Option<&mut Split>,
+) -> Result<Option<u64>, Failure> {
+    let csv = match format {
+        Format::Csv => Some(list.dialect.delimiter()),
+        Format::Jsonl if split.is_none() => None,
+        _ => {
+            return Err(Failure(
+                "--resume goes on with CSV or JSON lines, and with --split only with CSV"
+                    .to_owned(),
+            ));
+        }
+    };
+    let mut header = true;
+    list::resume_point(path, csv, |fields| {
+        if std::mem::take(&mut header) {
+            return Ok(());
+        }
+        match split.as_deref_mut() {
+            Some(split) => split.add_written(&fields, list.layout.column),
+            None => Ok(()),
+        }
+    })
 }
 
 /// How to read a list (see [`ListSource`]).
@@ -495,28 +531,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     };
     // Counting the inputs of a file is a pass over all of it: only for a progress bar.
     let count = Progress::shown(args.output.is_none() && io::stdout().is_terminal());
-    let (source, total) = Source::open(args.addresses, args.input.as_deref(), list, count)?;
-    let split = match (&args.split, source.list()) {
-        (Some(dir), Some(list)) => Some(Split::create(dir, list, checks)?),
-        _ => None,
-    };
-
-    let (out, terminal): (Box<dyn Write>, bool) = match &args.output {
-        Some(path) => {
-            let file = File::create(path).map_err(|e| {
-                Failure(format!(
-                    "cannot create the output file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            (Box::new(file), false)
-        }
-        None => {
-            let stdout = io::stdout();
-            let terminal = stdout.is_terminal();
-            (Box::new(stdout.lock()), terminal)
-        }
-    };
+    let (mut source, total) = Source::open(args.addresses, args.input.as_deref(), list, count)?;
+    let terminal = args.output.is_none() && io::stdout().is_terminal();
     // A list comes back as a list (CSV) unless the output's name or --format says otherwise.
     let by_name = args.output.as_deref().and_then(format_of);
     let format = args
@@ -529,12 +545,53 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         } else {
             Format::Jsonl
         });
+    let mut split = match (&args.split, source.list()) {
+        (Some(dir), Some(list)) => Some(Split::create(dir, list, checks)?),
+        _ => None,
+    };
+    // `--resume`: the rows a stopped run completed stay, and their inputs are passed over.
+    let done = match (&args.output, &mut source) {
+        (Some(path), Source::List(list)) if args.resume => {
+            let done = resume(path, list, format, split.as_mut())?;
+            if let Some(done) = done {
+                list.skip(done)?;
+            }
+            done
+        }
+        _ if args.resume => {
+            return Err(Failure(
+                "--resume goes on with a list (see --column) written to --output".to_owned(),
+            ));
+        }
+        _ => None,
+    };
+    let total = total.map(|total| total - done.unwrap_or(0));
+
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            let file = if done.is_some() {
+                std::fs::OpenOptions::new().append(true).open(path)
+            } else {
+                File::create(path)
+            };
+            let file = file.map_err(|e| {
+                Failure(format!(
+                    "cannot create the output file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Box::new(file)
+        }
+        None => Box::new(io::stdout().lock()),
+    };
     // https://no-color.org: any non-empty NO_COLOR turns colour off.
     let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let out = io::BufWriter::with_capacity(1 << 16, out);
+    let fresh = done.is_none();
     let output = match (source.list(), format) {
         (Some(list), Format::Csv) => {
-            Output::rows(out, &list.header, list.dialect.delimiter(), list.bom)
+            let delimiter = list.dialect.delimiter();
+            Output::rows(out, &list.header, delimiter, list.bom, fresh)
         }
         (Some(list), Format::Jsonl) => Ok(Output::json_rows(out, &list.header)),
         _ => Output::new(format, out, color),
@@ -727,8 +784,14 @@ impl Split {
             let file = File::create(&path)
                 .map_err(|e| Failure(format!("cannot create {}: {e}", path.display())))?;
             let delimiter = list.dialect.delimiter();
-            Output::rows(io::BufWriter::new(file), &list.header, delimiter, list.bom)
-                .map_err(|e| Failure(format!("writing {}: {e}", path.display())))
+            Output::rows(
+                io::BufWriter::new(file),
+                &list.header,
+                delimiter,
+                list.bom,
+                true,
+            )
+            .map_err(|e| Failure(format!("writing {}: {e}", path.display())))
         };
         Ok(Split {
             dir: dir.to_owned(),
@@ -742,6 +805,34 @@ impl Split {
             checks,
             started: std::time::SystemTime::now(),
         })
+    }
+
+    /// Takes a row that a stopped run wrote to the output (`--resume`); `column` holds the
+    /// address.
+    fn add_written(&mut self, fields: &[String], column: usize) -> Result<(), Failure> {
+        let Some(at) = self.files[0].appended_at() else {
+            return Ok(());
+        };
+        let cells: Vec<&str> = at
+            .iter()
+            .map(|&i| fields.get(i).map_or("", String::as_str))
+            .collect();
+        let input = table::unguard(fields.get(column).map_or("", String::as_str));
+        let file = match cells[0] {
+            "valid" => 0,
+            "unknown" => 1,
+            "risky" => 2,
+            "invalid" => 3,
+            _ => 4,
+        };
+        if file == 4 || !self.tally.add_written(input, &cells) {
+            return Err(Failure(
+                "--resume: the output file has rows that mailvet did not write".to_owned(),
+            ));
+        }
+        self.files[file]
+            .write_written(fields)
+            .map_err(|e| Failure(format!("writing {}: {e}", self.dir.display())))
     }
 
     fn write(&mut self, row: &ListRow, report: &Report) -> io::Result<()> {

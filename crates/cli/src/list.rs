@@ -58,6 +58,9 @@ pub struct ListSource {
     /// there are.
     recurring: Option<HashMap<String, u32>>,
     total: Option<u64>,
+    /// Rows up to this one were checked by a run before ([`ListSource::skip`]): their reports
+    /// are not here for later rows to reuse.
+    resumed_at: u64,
 }
 
 impl std::fmt::Debug for ListSource {
@@ -109,6 +112,7 @@ impl ListSource {
             dedupe: Dedupe::default(),
             recurring: None,
             total: None,
+            resumed_at: 0,
         };
         source.reader.push(&sample);
         if ended {
@@ -160,6 +164,20 @@ impl ListSource {
         Ok(self)
     }
 
+    /// Passes over the first `rows` data rows, checked by a run before: they still count for
+    /// duplicates.
+    pub fn skip(&mut self, rows: u64) -> Result<(), Failure> {
+        for _ in 0..rows {
+            if self.next_row()?.is_none() {
+                return Err(Failure(format!(
+                    "--resume: the output has {rows} rows, more than the list"
+                )));
+            }
+        }
+        self.resumed_at = rows;
+        Ok(())
+    }
+
     /// How many data rows the list has, when a first pass counted them.
     pub fn total(&self) -> Option<u64> {
         self.total
@@ -194,7 +212,7 @@ impl ListSource {
         let duplicate_of = self.dedupe.first_of(&input, number);
         let (mut repeats, mut reuses) = (0, false);
         if let Some(recurring) = &self.recurring {
-            reuses = duplicate_of.is_some();
+            reuses = duplicate_of.is_some_and(|first| first > self.resumed_at);
             if duplicate_of.is_none()
                 && let Some(key) = table::address_key(&input)
             {
@@ -231,7 +249,7 @@ impl ListSource {
     }
 }
 
-fn read_some(read: &mut dyn Read, buffer: &mut [u8]) -> Result<usize, Failure> {
+fn read_some(read: &mut impl Read, buffer: &mut [u8]) -> Result<usize, Failure> {
     loop {
         match read.read(buffer) {
             Ok(n) => return Ok(n),
@@ -241,6 +259,52 @@ fn read_some(read: &mut dyn Read, buffer: &mut [u8]) -> Result<usize, Failure> {
             Err(e) => return Err(Failure(format!("reading the list: {e}"))),
         }
     }
+}
+
+/// Where a run that was stopped left its output: keeps the complete rows of `path` (CSV rows,
+/// or JSON lines), cutting off a row that the stop left half written, and gives each complete
+/// row's cells to `each` (CSV, with this delimiter, only; the header first). Returns how many data rows are done, and
+/// whether the file has its header (`None` for a missing or empty file: start afresh).
+pub fn resume_point(
+    path: &std::path::Path,
+    csv: Option<u8>,
+    mut each: impl FnMut(Vec<String>) -> Result<(), Failure>,
+) -> Result<Option<u64>, Failure> {
+    let failed = |e: io::Error| Failure(format!("--resume: {}: {e}", path.display()));
+    let mut file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(failed(e)),
+    };
+    let length = file.metadata().map_err(failed)?.len();
+    let dialect = csv.map_or(Dialect::Lines, Dialect::Csv);
+    let mut reader = RowReader::new(dialect);
+    let mut chunk = vec![0; 1 << 16];
+    loop {
+        let n = read_some(&mut file, &mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        reader.push(&chunk[..n]);
+        // Without `finish`: only rows whose line break was written are complete.
+        while let Some(row) = reader.next_row().map_err(|e| table_failure(&e))? {
+            if csv.is_some() {
+                each(row.fields)?;
+            }
+        }
+    }
+    let complete = length - reader.buffered() as u64;
+    file.set_len(complete).map_err(failed)?;
+    let rows = reader.rows();
+    Ok(match (csv, rows) {
+        (_, 0) => None,
+        (Some(_), rows) => Some(rows - 1),
+        (None, rows) => Some(rows),
+    })
 }
 
 /// `read` as UTF-8: bytes in `encoding` (by `--encoding`; then a byte order mark still wins),

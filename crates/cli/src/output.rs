@@ -91,8 +91,16 @@ impl<W: Write> Output<W> {
     /// `header` names the list's columns. A column of that name in the list is overwritten
     /// instead, so that a cleaned list can be cleaned again. `bom`: start with a UTF-8 byte
     /// order mark, for a list that came from a spreadsheet (see [`crate::list::ListSource::bom`]).
-    pub fn rows(mut out: W, header: &[String], delimiter: u8, bom: bool) -> io::Result<Self> {
-        if bom {
+    /// `fresh`: a new file, which gets the header (and the byte order mark); else the rows go
+    /// on after those a stopped run wrote (`--resume`).
+    pub fn rows(
+        mut out: W,
+        header: &[String],
+        delimiter: u8,
+        bom: bool,
+        fresh: bool,
+    ) -> io::Result<Self> {
+        if bom && fresh {
             out.write_all(table::BOM)?;
         }
         let mut names: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -107,9 +115,11 @@ impl<W: Write> Output<W> {
                 }
             };
         }
-        let mut line = String::new();
-        table::write_csv_row(&mut line, names.iter().copied(), delimiter);
-        out.write_all(line.as_bytes())?;
+        if fresh {
+            let mut line = String::new();
+            table::write_csv_row(&mut line, names.iter().copied(), delimiter);
+            out.write_all(line.as_bytes())?;
+        }
         Ok(Output::Rows {
             out,
             delimiter,
@@ -117,6 +127,26 @@ impl<W: Write> Output<W> {
             at,
             columns: names.len(),
         })
+    }
+
+    /// Where the appended columns are in the rows of a list written as CSV.
+    pub fn appended_at(&self) -> Option<[usize; 5]> {
+        match self {
+            Output::Rows { at, .. } => Some(*at),
+            _ => None,
+        }
+    }
+
+    /// Writes again a row that an earlier run wrote, as it is (`--resume`, `--split`).
+    pub fn write_written(&mut self, fields: &[String]) -> io::Result<()> {
+        match self {
+            Output::Rows { out, delimiter, .. } => {
+                let mut line = String::with_capacity(256);
+                table::write_csv_row(&mut line, fields.iter().map(String::as_str), *delimiter);
+                out.write_all(line.as_bytes())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Starts the rows of a list as JSON lines; `header` names the list's columns.
@@ -593,7 +623,7 @@ mod tests {
         let header: Vec<String> = ["name", "email", "mailvet_score"]
             .map(String::from)
             .to_vec();
-        let mut out = Output::rows(Vec::new(), &header, b',', false).unwrap();
+        let mut out = Output::rows(Vec::new(), &header, b',', false, true).unwrap();
         let rows: [&[&str]; 3] = [
             &["Jane", "jane@gamil.com", "old"],
             &["=Short"],

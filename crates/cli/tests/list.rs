@@ -219,3 +219,152 @@ fn lists_that_cannot_be_read_say_why() {
         assert!(err.contains(code), "{args:?}: {err}");
     }
 }
+
+/// A list of `rows` rows with names, some blank rows, duplicates and formula cells.
+fn big_list(rows: usize) -> String {
+    let mut text = String::from("name;note;e-mail\r\n");
+    for i in 0..rows {
+        match i % 50 {
+            7 => text.push_str("\r\n"),
+            13 => text.push_str(&format!("N{i};=cmd;user{}@Example.com\r\n", i - 13)),
+            _ => text.push_str(&format!("N{i};\"a;b\";user{i}@example.com\r\n")),
+        }
+    }
+    text
+}
+
+/// Runs `mailvet check --syntax-only` over `input` into `out` (and `split`), with `extra`.
+fn clean(input: &Path, out: &Path, split: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "check",
+        "--syntax-only",
+        "--input",
+        input.to_str().expect("path"),
+        "--output",
+        out.to_str().expect("path"),
+        "--split",
+        split.to_str().expect("path"),
+    ];
+    args.extend(extra);
+    run(&args, b"")
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).expect("read")
+}
+
+#[test]
+fn resume_after_a_stop_anywhere_loses_and_repeats_nothing() {
+    let dir = scratch("resume");
+    let input = dir.join("list.csv");
+    std::fs::write(&input, big_list(3_000)).unwrap();
+    let (whole, whole_split) = (dir.join("whole.csv"), dir.join("whole"));
+    assert!(clean(&input, &whole, &whole_split, &[]).status.success());
+    let want = read(&whole);
+    let buckets = ["valid.csv", "risky.csv", "invalid.csv", "unknown.csv"];
+    let (out, split) = (dir.join("out.csv"), dir.join("split"));
+    // Cut where a stop may leave the file: nothing written, inside the header, at a row's end,
+    // inside a quoted field, inside a CRLF, one byte short of the end.
+    let row_end = want.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    let quoted = want.iter().rposition(|&b| b == b'"').unwrap();
+    let crlf = want.len() / 2
+        + want[want.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap()
+        + 1;
+    for cut in [
+        0,
+        5,
+        row_end,
+        want.len() / 3,
+        quoted,
+        crlf,
+        want.len() - 1,
+        want.len(),
+    ] {
+        std::fs::write(&out, &want[..cut]).unwrap();
+        let output = clean(&input, &out, &split, &["--resume"]);
+        assert!(
+            output.status.success(),
+            "cut at {cut}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(read(&out) == want, "cut at {cut}");
+        for bucket in buckets {
+            assert!(
+                read(&split.join(bucket)) == read(&whole_split.join(bucket)),
+                "{bucket}, cut at {cut}"
+            );
+        }
+        let summary = |dir: &Path| -> Value {
+            let mut v: Value = serde_json::from_slice(&read(&dir.join("summary.json"))).unwrap();
+            for time in ["created_at", "started_at", "finished_at"] {
+                v[time] = Value::Null;
+            }
+            v
+        };
+        assert_eq!(summary(&split), summary(&whole_split), "cut at {cut}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn resume_after_sigkill_loses_and_repeats_nothing() {
+    let dir = scratch("sigkill");
+    let input = dir.join("list.csv");
+    std::fs::write(&input, big_list(150_000)).unwrap();
+    let (whole, whole_split) = (dir.join("whole.csv"), dir.join("whole"));
+    assert!(clean(&input, &whole, &whole_split, &[]).status.success());
+    let (out, split) = (dir.join("out.csv"), dir.join("split"));
+    let args = [
+        "check",
+        "--syntax-only",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--split",
+        split.to_str().unwrap(),
+    ];
+    let mut child = support::mailvet()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once some rows are out, and before the end.
+    let whole_len = read(&whole).len() as u64;
+    let started = std::time::Instant::now();
+    loop {
+        let written = std::fs::metadata(&out).map_or(0, |m| m.len());
+        if written > 1 << 20 || started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = std::fs::metadata(&out).unwrap().len();
+    assert!(
+        left > 0 && left < whole_len,
+        "killed with {left} of {whole_len} bytes written"
+    );
+    let output = clean(&input, &out, &split, &["--resume"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        read(&out) == read(&whole),
+        "the resumed output differs from a whole run"
+    );
+    for bucket in ["valid.csv", "risky.csv", "invalid.csv", "unknown.csv"] {
+        assert!(
+            read(&split.join(bucket)) == read(&whole_split.join(bucket)),
+            "{bucket}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -361,6 +361,14 @@ pub fn guard(cell: &str) -> Cow<'_, str> {
     }
 }
 
+/// A cell as it was before [`guard`].
+pub fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 /// Appends one CSV row of `cells` to `out`, each [`guard`]ed and quoted when it holds the
 /// delimiter, a quote or a line break (RFC 4180 §2.6, §2.7), ending in CRLF (§2.1).
 pub fn write_csv_row<'a>(
@@ -448,18 +456,55 @@ pub struct Tally {
 impl Tally {
     /// Counts one row: its report, and whether it repeats an earlier row's address.
     pub fn add(&mut self, report: &Report, duplicate: bool) {
+        let codes = report.reasons.iter().map(|r| r.code);
+        self.count(report.verdict, codes, report.address.as_deref(), duplicate);
+    }
+
+    /// Counts a row written before (a run that goes on from its output): `input` is its
+    /// address cell, `cells` its [`APPENDED_COLUMNS`]. `false` when the cells are not ours.
+    pub fn add_written(&mut self, input: &str, cells: &[&str]) -> bool {
+        let [verdict, reasons, _, _, duplicate_of] = cells else {
+            return false;
+        };
+        let verdict = match *verdict {
+            "valid" => Verdict::Valid,
+            "risky" => Verdict::Risky,
+            "invalid" => Verdict::Invalid,
+            "unknown" => Verdict::Unknown,
+            _ => return false,
+        };
+        let codes: Option<Vec<ReasonCode>> = reasons
+            .split(';')
+            .filter(|c| !c.is_empty())
+            .map(ReasonCode::from_str_code)
+            .collect();
+        let Some(codes) = codes else {
+            return false;
+        };
+        let address = address_key(input);
+        self.count(verdict, codes, address.as_deref(), !duplicate_of.is_empty());
+        true
+    }
+
+    fn count(
+        &mut self,
+        verdict: Verdict,
+        codes: impl IntoIterator<Item = ReasonCode>,
+        address: Option<&str>,
+        duplicate: bool,
+    ) {
         self.rows += 1;
         self.duplicates += u64::from(duplicate);
-        self.counts.add(report.verdict);
-        for reason in &report.reasons {
-            *self.reasons.entry(reason.code).or_default() += 1;
+        self.counts.add(verdict);
+        for code in codes {
+            *self.reasons.entry(code).or_default() += 1;
         }
-        if let Some((_, domain)) = report.address.as_deref().and_then(|a| a.rsplit_once('@')) {
+        if let Some((_, domain)) = address.and_then(|a| a.rsplit_once('@')) {
             match self.domains.get_mut(domain) {
-                Some(counts) => counts.add(report.verdict),
+                Some(counts) => counts.add(verdict),
                 None => {
                     let mut counts = Counts::default();
-                    counts.add(report.verdict);
+                    counts.add(verdict);
                     self.domains.insert(domain.to_owned(), counts);
                 }
             }

@@ -141,7 +141,9 @@ fn appended_cells_say_the_verdict_reasons_suggestion_score_and_first_row() {
 fn formula_cells_are_guarded_and_quoting_round_trips() {
     for cell in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
         assert_eq!(guard(cell), format!("'{cell}"));
+        assert_eq!(unguard(&guard(cell)), cell);
     }
+    assert_eq!(unguard("'x"), "'x");
     for cell in ["", "jane@x.org", "a=b", "'=x"] {
         assert_eq!(guard(cell), cell);
     }
@@ -234,4 +236,27 @@ fn timestamps_are_rfc3339_utc() {
     assert_eq!(timestamp(951_782_400), "2000-02-29T00:00:00Z");
     assert_eq!(timestamp(1_796_035_261), "2026-11-30T10:41:01Z");
     assert_eq!(timestamp(4_107_542_399), "2100-02-28T23:59:59Z");
+}
+
+#[test]
+fn a_tally_of_written_rows_equals_the_tally_of_their_reports() {
+    let inputs = [
+        "jane@example.com",
+        "info@mailinator.com",
+        "",
+        "Jane@EXAMPLE.com",
+    ];
+    let (mut direct, mut written) = (Tally::default(), Tally::default());
+    for (i, input) in inputs.iter().enumerate() {
+        let report = report(input);
+        let duplicate = (i == 3).then_some(1);
+        direct.add(&report, duplicate.is_some());
+        let cells = appended(&report, duplicate);
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        assert!(written.add_written(input, &cells));
+    }
+    assert_eq!(written.summary(), direct.summary());
+    assert!(!written.add_written("x@y.org", &["maybe", "", "", "", ""]));
+    assert!(!written.add_written("x@y.org", &["valid", "no_such_code", "", "", ""]));
+    assert!(!written.add_written("x@y.org", &["valid"]));
 }
