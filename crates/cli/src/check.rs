@@ -24,6 +24,7 @@ use clap::{Args, ValueEnum};
 use mailvet_core::dns::MailRoute;
 use mailvet_core::lists::Lists;
 use mailvet_core::report::{Check, DomainFacts, DomainMemo, Report, Skipped};
+use mailvet_core::table::{self, Tally};
 use mailvet_core::verdict::{Policy, Verdict};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -31,6 +32,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use crate::Failure;
 use crate::doh::{DnsArgs, Resolver};
 use crate::input::{BOM, Input, Lines};
+use crate::list::{self, ListRow, ListSource};
 use crate::metrics::Metrics;
 use crate::output::{Format, Output, json_line};
 use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
@@ -48,11 +50,32 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "addresses")]
     input: Option<PathBuf>,
 
-    /// The input is CSV with a header row; check the addresses in column NAME. Every row is
-    /// written back, in order and as it was, with verdict, reasons, suggestion and score
-    /// columns (a column of that name already there is overwritten).
-    #[arg(long, value_name = "NAME", conflicts_with = "addresses")]
+    /// The input is a list with columns (CSV: comma, semicolon or tab, sniffed); check the
+    /// addresses in column C, its header or its number (1 is the first). A file named *.csv or
+    /// *.tsv is read as a list without it: the column is then the one whose header says email
+    /// (e-mail, mail, 電郵, 電子郵件, 郵箱, 信箱, …) or else whose cells look most like
+    /// addresses. Every row is written back in order, blank ones too, with the columns
+    /// mailvet_verdict, mailvet_reasons, mailvet_suggestion, mailvet_score and
+    /// mailvet_duplicate_of (a column of that name already there is overwritten); CSV cells that
+    /// a spreadsheet would run as formulas get a leading '.
+    #[arg(long, value_name = "C", conflicts_with = "addresses")]
     column: Option<String>,
+
+    /// Also write the rows of each verdict to DIR/valid.csv, risky.csv, invalid.csv and
+    /// unknown.csv, and the counts to DIR/summary.json (shaped like the Worker's job object).
+    #[arg(long, value_name = "DIR", conflicts_with = "addresses")]
+    split: Option<PathBuf>,
+
+    /// Go on from where a stopped run left the --output file of a list: its complete rows stay
+    /// (a row cut off by the stop is dropped), the rows of the list they cover are not checked
+    /// again, and the rest are appended; --split files are written again from them.
+    #[arg(long, requires = "output")]
+    resume: bool,
+
+    /// The encoding of the list: utf-8 (the default; UTF-16 is recognised by its byte order
+    /// mark), or another WHATWG name such as big5, gbk, shift_jis or windows-1252.
+    #[arg(long, value_name = "NAME", conflicts_with = "addresses")]
+    encoding: Option<String>,
 
     /// Write the reports to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
@@ -74,8 +97,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=4096))]
     concurrency: u16,
 
-    /// Output format. Default: table when standard output is a terminal, else jsonl. With
-    /// --column the output is always the CSV rows.
+    /// Output format. Default: by the --output file's name (.csv, .jsonl); else a list (see
+    /// --column) comes back as its CSV rows, and other input as a table on a terminal and jsonl
+    /// elsewhere. A list with jsonl is one object per row (row, columns, duplicate_of, report);
+    /// with table, one line per address.
     #[arg(long, value_enum, value_name = "FORMAT")]
     format: Option<Format>,
 
@@ -114,6 +139,55 @@ impl FailOn {
             FailOn::Risky => Verdict::Risky,
             FailOn::Invalid => Verdict::Invalid,
         }
+    }
+}
+
+/// `--resume`: keeps the complete rows of the output at `path` and feeds them to `split`;
+/// returns how many data rows are done (`None`: start afresh).
+fn resume(
+    path: &Path,
+    list: &ListSource,
+    format: Format,
+    mut split: Option<&mut Split>,
+) -> Result<Option<u64>, Failure> {
+    let csv = match format {
+        Format::Csv => Some(list.dialect.delimiter()),
+        Format::Jsonl if split.is_none() => None,
+        _ => {
+            return Err(Failure(
+                "--resume goes on with CSV or JSON lines, and with --split only with CSV"
+                    .to_owned(),
+            ));
+        }
+    };
+    let mut header = true;
+    list::resume_point(path, csv, |fields| {
+        if std::mem::take(&mut header) {
+            return Ok(());
+        }
+        match split.as_deref_mut() {
+            Some(split) => split.add_written(&fields, list.layout.column),
+            None => Ok(()),
+        }
+    })
+}
+
+/// How to read a list (see [`ListSource`]).
+#[derive(Clone, Copy)]
+struct ListArgs<'a> {
+    column: Option<&'a str>,
+    encoding: Option<&'static encoding_rs::Encoding>,
+    /// One address per line, no columns.
+    lines: bool,
+}
+
+/// The output format a file's name asks for.
+fn format_of(path: &Path) -> Option<Format> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    match extension.as_str() {
+        "csv" | "tsv" => Some(Format::Csv),
+        "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+        _ => None,
     }
 }
 
@@ -417,11 +491,22 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
         policy,
         memo: Memo::default(),
     };
-    if args.column.is_some() && !matches!(args.format, None | Some(Format::Csv)) {
-        return Err(Failure(
-            "--column writes the CSV rows back: --format must be csv or left out".to_owned(),
-        ));
-    }
+    // A file named like a CSV is a list; so is any input with --column, --split or --encoding.
+    let csv_file = args.input.as_deref().and_then(format_of) == Some(Format::Csv);
+    let encoding = args.encoding.as_deref().map(list::encoding).transpose()?;
+    let list = (csv_file || args.column.is_some() || args.split.is_some() || encoding.is_some())
+        .then(|| ListArgs {
+            column: args.column.as_deref(),
+            encoding,
+            lines: !csv_file && args.column.is_none(),
+        });
+    let checks = if args.syntax_only {
+        "syntax"
+    } else if args.no_smtp {
+        "dns"
+    } else {
+        "smtp"
+    };
 
     let concurrency = usize::from(args.concurrency);
     let mode = if args.syntax_only {
@@ -446,48 +531,88 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     };
     // Counting the inputs of a file is a pass over all of it: only for a progress bar.
     let count = Progress::shown(args.output.is_none() && io::stdout().is_terminal());
-    let (source, total) = Source::open(
-        args.addresses,
-        args.input.as_deref(),
-        args.column.as_deref(),
-        count,
-    )?;
+    let (mut source, total) = Source::open(args.addresses, args.input.as_deref(), list, count)?;
+    let terminal = args.output.is_none() && io::stdout().is_terminal();
+    // A list comes back as a list (CSV) unless the output's name or --format says otherwise.
+    let by_name = args.output.as_deref().and_then(format_of);
+    let format = args
+        .format
+        .or(by_name)
+        .unwrap_or(if source.list().is_some() {
+            Format::Csv
+        } else if terminal {
+            Format::Table
+        } else {
+            Format::Jsonl
+        });
+    let mut split = match (&args.split, source.list()) {
+        (Some(dir), Some(list)) => Some(Split::create(dir, list, checks)?),
+        _ => None,
+    };
+    // `--resume`: the rows a stopped run completed stay, and their inputs are passed over.
+    let done = match (&args.output, &mut source) {
+        (Some(path), Source::List(list)) if args.resume => {
+            let done = resume(path, list, format, split.as_mut())?;
+            if let Some(done) = done {
+                list.skip(done)?;
+            }
+            done
+        }
+        _ if args.resume => {
+            return Err(Failure(
+                "--resume goes on with a list (see --column) written to --output".to_owned(),
+            ));
+        }
+        _ => None,
+    };
+    let total = total.map(|total| total - done.unwrap_or(0));
 
-    let (out, terminal): (Box<dyn Write>, bool) = match &args.output {
+    let out: Box<dyn Write> = match &args.output {
         Some(path) => {
-            let file = File::create(path).map_err(|e| {
+            let file = if done.is_some() {
+                std::fs::OpenOptions::new().append(true).open(path)
+            } else {
+                File::create(path)
+            };
+            let file = file.map_err(|e| {
                 Failure(format!(
                     "cannot create the output file {}: {e}",
                     path.display()
                 ))
             })?;
-            (Box::new(file), false)
+            Box::new(file)
         }
-        None => {
-            let stdout = io::stdout();
-            let terminal = stdout.is_terminal();
-            (Box::new(stdout.lock()), terminal)
-        }
+        None => Box::new(io::stdout().lock()),
     };
-    let format = args.format.unwrap_or(if terminal {
-        Format::Table
-    } else {
-        Format::Jsonl
-    });
     // https://no-color.org: any non-empty NO_COLOR turns colour off.
     let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let out = io::BufWriter::with_capacity(1 << 16, out);
-    let output = match source.header() {
-        Some(header) => Output::rows(out, header),
-        None => Output::new(format, out, color),
+    let fresh = done.is_none();
+    let output = match (source.list(), format) {
+        (Some(list), Format::Csv) => {
+            let delimiter = list.dialect.delimiter();
+            Output::rows(out, &list.header, delimiter, list.bom, fresh)
+        }
+        (Some(list), Format::Jsonl) => Ok(Output::json_rows(out, &list.header)),
+        _ => Output::new(format, out, color),
     };
     let progress = Progress::new(total, terminal);
     let written = output
         .map_err(write_failure)
-        .and_then(|output| write_reports(checker, mode, source, output, &progress));
+        .and_then(|output| write_reports(checker, mode, source, output, split, &progress));
     progress.finish();
     let worst = match written {
-        Ok(worst) => worst,
+        Ok((worst, split)) => {
+            if let Some(split) = split {
+                let name = args
+                    .input
+                    .as_deref()
+                    .and_then(Path::file_name)
+                    .map_or_else(|| "stdin".to_owned(), |n| n.to_string_lossy().into_owned());
+                split.finish(&name)?;
+            }
+            worst
+        }
         // The reader of our output went away (`mailvet check | head`): nothing left to do.
         Err(Stop::Closed) => return Ok(ExitCode::SUCCESS),
         Err(Stop::Failed(failure)) => return Err(failure),
@@ -511,18 +636,22 @@ enum Mode {
     },
 }
 
-/// Writes every report and returns the worst verdict, `None` when there was no input.
+/// Writes every report and returns the worst verdict, `None` when there was no input, and the
+/// split files to finish.
 fn write_reports<W: Write>(
     checker: Checker,
     mode: Mode,
     source: Source,
     output: Output<W>,
+    split: Option<Split>,
     progress: &Progress,
-) -> Result<Option<Verdict>, Stop> {
+) -> Result<(Option<Verdict>, Option<Split>), Stop> {
     let mut sink = Sink {
         out: output,
         worst: None,
         progress,
+        kept: HashMap::new(),
+        split,
     };
     match mode {
         Mode::SyntaxOnly => {
@@ -536,7 +665,7 @@ fn write_reports<W: Write>(
         } => run_with_dns(checker, resolver, prober, concurrency, source, &mut sink)?,
     }
     sink.flush()?;
-    Ok(sink.worst)
+    Ok((sink.worst, sink.split))
 }
 
 fn read_policy(path: &Path) -> Result<Policy, Failure> {
@@ -580,18 +709,45 @@ struct Sink<'a, W: Write> {
     /// The worst verdict so far, for `--fail-on`.
     worst: Option<Verdict>,
     progress: &'a Progress,
+    /// Reports of rows whose address later rows repeat, by row, with how many rows are still
+    /// to take them.
+    kept: HashMap<u64, (Report, u32)>,
+    split: Option<Split>,
 }
 
 impl<W: Write> Sink<'_, W> {
-    /// Writes the report of an input, with its CSV row when it came from one.
-    fn write(&mut self, row: Option<&csv::ByteRecord>, report: &Report) -> Result<(), Stop> {
+    /// Writes the report of an input, with its row when it came from a list: a row that repeats
+    /// an earlier one's address gets that one's report.
+    fn write(&mut self, row: Option<&ListRow>, report: &Report) -> Result<(), Stop> {
+        let Some(row) = row else {
+            self.worst = self.worst.max(Some(report.verdict));
+            self.progress.inc();
+            return self.out.write(report).map_err(write_failure);
+        };
+        let first = row.duplicate_of.filter(|_| row.reuses).and_then(|first| {
+            match self.kept.get_mut(&first) {
+                Some((report, left)) if *left > 1 => {
+                    *left -= 1;
+                    Some(report.clone())
+                }
+                _ => self.kept.remove(&first).map(|(report, _)| report),
+            }
+        });
+        // The first row's result, under this row's own input.
+        let first = first.map(|mut first| {
+            first.input.clone_from(&report.input);
+            first
+        });
+        let report = first.as_ref().unwrap_or(report);
+        if row.repeats > 0 {
+            self.kept.insert(row.number, (report.clone(), row.repeats));
+        }
         self.worst = self.worst.max(Some(report.verdict));
         self.progress.inc();
-        match row {
-            Some(row) => self.out.write_row(row, report),
-            None => self.out.write(report),
+        if let Some(split) = &mut self.split {
+            split.write(row, report).map_err(write_failure)?;
         }
-        .map_err(write_failure)
+        self.out.write_row(row, report).map_err(write_failure)
     }
 
     /// Writes the JSON lines of `count` reports whose worst verdict is `worst`.
@@ -602,14 +758,133 @@ impl<W: Write> Sink<'_, W> {
     }
 
     fn flush(&mut self) -> Result<(), Stop> {
+        if let Some(split) = &mut self.split {
+            split.flush().map_err(write_failure)?;
+        }
         self.out.flush().map_err(write_failure)
     }
 }
 
-/// One input, and its row when it came from a CSV file.
+/// `--split`: the rows of each verdict in a file of their own, and the tally.
+struct Split {
+    dir: PathBuf,
+    /// By [`Verdict`]: valid, unknown, risky, invalid.
+    files: [Output<io::BufWriter<File>>; 4],
+    tally: Tally,
+    checks: &'static str,
+    started: std::time::SystemTime,
+}
+
+impl Split {
+    fn create(dir: &Path, list: &ListSource, checks: &'static str) -> Result<Split, Failure> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
+        let open = |verdict: Verdict| {
+            let path = dir.join(format!("{verdict}.csv"));
+            let file = File::create(&path)
+                .map_err(|e| Failure(format!("cannot create {}: {e}", path.display())))?;
+            let delimiter = list.dialect.delimiter();
+            Output::rows(
+                io::BufWriter::new(file),
+                &list.header,
+                delimiter,
+                list.bom,
+                true,
+            )
+            .map_err(|e| Failure(format!("writing {}: {e}", path.display())))
+        };
+        Ok(Split {
+            dir: dir.to_owned(),
+            files: [
+                open(Verdict::Valid)?,
+                open(Verdict::Unknown)?,
+                open(Verdict::Risky)?,
+                open(Verdict::Invalid)?,
+            ],
+            tally: Tally::default(),
+            checks,
+            started: std::time::SystemTime::now(),
+        })
+    }
+
+    /// Takes a row that a stopped run wrote to the output (`--resume`); `column` holds the
+    /// address.
+    fn add_written(&mut self, fields: &[String], column: usize) -> Result<(), Failure> {
+        let Some(at) = self.files[0].appended_at() else {
+            return Ok(());
+        };
+        let cells: Vec<&str> = at
+            .iter()
+            .map(|&i| fields.get(i).map_or("", String::as_str))
+            .collect();
+        let input = table::unguard(fields.get(column).map_or("", String::as_str));
+        let file = match cells[0] {
+            "valid" => 0,
+            "unknown" => 1,
+            "risky" => 2,
+            "invalid" => 3,
+            _ => 4,
+        };
+        if file == 4 || !self.tally.add_written(input, &cells) {
+            return Err(Failure(
+                "--resume: the output file has rows that mailvet did not write".to_owned(),
+            ));
+        }
+        self.files[file]
+            .write_written(fields)
+            .map_err(|e| Failure(format!("writing {}: {e}", self.dir.display())))
+    }
+
+    fn write(&mut self, row: &ListRow, report: &Report) -> io::Result<()> {
+        self.tally.add(report, row.duplicate_of.is_some());
+        self.files[report.verdict as usize].write_row(row, report)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.files.iter_mut().try_for_each(Output::flush)
+    }
+
+    /// Writes `summary.json`, shaped like the Worker's job object.
+    fn finish(mut self, name: &str) -> Result<(), Failure> {
+        self.flush()
+            .map_err(|e| Failure(format!("writing {}: {e}", self.dir.display())))?;
+        let summary = self.tally.summary();
+        let unix = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        let finished = unix(std::time::SystemTime::now());
+        let job = serde_json::json!({
+            "id": null,
+            "name": name,
+            "status": "completed",
+            "checks": self.checks,
+            "total_rows": summary.total_rows,
+            "unique_addresses": summary.unique_addresses,
+            "duplicates": summary.duplicates,
+            "processed": summary.total_rows,
+            "percent": 100,
+            "counts": summary.counts,
+            "reasons": summary.reasons,
+            "top_domains": summary.top_domains,
+            "created_at": table::timestamp(unix(self.started)),
+            "started_at": table::timestamp(unix(self.started)),
+            "finished_at": table::timestamp(finished),
+            "eta_seconds": 0,
+            "error": null,
+        });
+        let path = self.dir.join("summary.json");
+        let mut text = serde_json::to_string_pretty(&job).map_err(|e| Failure(e.to_string()))?;
+        text.push('\n');
+        std::fs::write(&path, text)
+            .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// One input, and its row when it came from a list.
 struct Item {
     input: Input,
-    row: Option<csv::ByteRecord>,
+    row: Option<ListRow>,
 }
 
 enum Source {
@@ -617,11 +892,7 @@ enum Source {
     /// One address per line.
     Lines(Box<dyn Read + Send>),
     Stdin,
-    Csv {
-        reader: Box<csv::Reader<Box<dyn Read + Send>>>,
-        header: csv::ByteRecord,
-        column: usize,
-    },
+    List(Box<ListSource>),
 }
 
 impl Source {
@@ -630,7 +901,7 @@ impl Source {
     fn open(
         args: Vec<OsString>,
         file: Option<&Path>,
-        column: Option<&str>,
+        list: Option<ListArgs<'_>>,
         count: bool,
     ) -> Result<(Source, Option<u64>), Failure> {
         let open = |path: &Path| {
@@ -641,26 +912,20 @@ impl Source {
                 ))
             })
         };
-        if let Some(name) = column {
-            let (read, total): (Box<dyn Read + Send>, _) = match file {
+        if let Some(list) = list {
+            let start = |read: Box<dyn Read + Send>| {
+                ListSource::open(list::decoded(read, list.encoding)?, list.column, list.lines)
+            };
+            return match file {
+                // A file is read twice: first for the addresses that recur (and the count).
                 Some(path) => {
-                    let total = count.then(|| open(path).map(count_records)).transpose()?;
-                    (Box::new(open(path)?), total)
+                    let source = start(Box::new(open(path)?))?;
+                    let source = source.with_recurring(start(Box::new(open(path)?))?)?;
+                    let total = source.total();
+                    Ok((Source::List(Box::new(source)), total))
                 }
-                None => (Box::new(io::stdin()), None),
+                None => Ok((Source::List(Box::new(start(Box::new(io::stdin()))?)), None)),
             };
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(read);
-            let header = reader
-                .byte_headers()
-                .map_err(|e| Failure(format!("reading the CSV header: {e}")))?
-                .clone();
-            let column = find_column(&header, name)?;
-            let source = Source::Csv {
-                reader: Box::new(reader),
-                header,
-                column,
-            };
-            return Ok((source, total));
         }
         if let Some(path) = file {
             let read = open(path)?;
@@ -685,9 +950,9 @@ impl Source {
     }
 
     /// The CSV header, when the input is CSV.
-    fn header(&self) -> Option<&csv::ByteRecord> {
+    fn list(&self) -> Option<&ListSource> {
         match self {
-            Source::Csv { header, .. } => Some(header),
+            Source::List(list) => Some(list),
             _ => None,
         }
     }
@@ -712,18 +977,11 @@ impl Source {
                 BufReader::with_capacity(1 << 16, io::stdin().lock()),
                 |input, may_wait| each(text(input), may_wait),
             ),
-            Source::Csv {
-                mut reader, column, ..
-            } => {
-                let mut record = csv::ByteRecord::new();
-                while reader
-                    .read_byte_record(&mut record)
-                    .map_err(|e| Stop::Failed(Failure(format!("reading the CSV input: {e}"))))?
-                {
-                    let field = record.get(column).unwrap_or_default().to_vec();
+            Source::List(mut list) => {
+                while let Some((input, row)) = list.next_row().map_err(Stop::Failed)? {
                     let item = Item {
-                        input: Input::from_bytes(field),
-                        row: Some(record.clone()),
+                        input: Input::Text(input),
+                        row: Some(row),
                     };
                     each(item, false)?;
                 }
@@ -745,25 +1003,6 @@ fn each_line<R: Read>(
     Ok(())
 }
 
-/// The column called `name`: exactly, or else ignoring ASCII case and surrounding spaces.
-fn find_column(header: &csv::ByteRecord, name: &str) -> Result<usize, Failure> {
-    let loose = |h: &[u8]| h.trim_ascii().eq_ignore_ascii_case(name.trim().as_bytes());
-    header
-        .iter()
-        .position(|h| h == name.as_bytes())
-        .or_else(|| header.iter().position(loose))
-        .ok_or_else(|| {
-            let names: Vec<String> = header
-                .iter()
-                .map(|h| format!("{:?}", String::from_utf8_lossy(h)))
-                .collect();
-            Failure(format!(
-                "--column {name:?}: the CSV header has no such column; it has {}",
-                names.join(", ")
-            ))
-        })
-}
-
 /// The lines of a file as [`Lines`] counts them, for the progress bar.
 fn count_lines(file: File) -> io::Result<u64> {
     let mut reader = BufReader::with_capacity(1 << 16, file);
@@ -780,20 +1019,6 @@ fn count_lines(file: File) -> io::Result<u64> {
         reader.consume(used);
     }
     Ok(if last == b'\n' { count } else { count + 1 })
-}
-
-/// The records of a CSV file after its header, for the progress bar; 0 when it cannot be read
-/// (reading it for real then reports why).
-fn count_records(file: File) -> u64 {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(BufReader::new(file));
-    let mut record = csv::ByteRecord::new();
-    let mut count = 0;
-    while let Ok(true) = reader.read_byte_record(&mut record) {
-        count += 1;
-    }
-    count
 }
 
 /// How many bytes of input the reader of `--syntax-only` hands on at a time, in whole lines:
@@ -837,7 +1062,7 @@ enum Checked {
         worst: Option<Verdict>,
         count: u64,
     },
-    Reports(Vec<(Option<csv::ByteRecord>, Report)>),
+    Reports(Vec<(Option<ListRow>, Report)>),
 }
 
 /// The lines of a block as [`Lines`] reads them: without their `\n` or `\r\n`; a last line
@@ -873,7 +1098,7 @@ fn block_lines(block: &[u8], first: bool) -> impl Iterator<Item = Range<usize>> 
 fn each_input(
     inputs: &mut Inputs,
     first: bool,
-    mut each: impl FnMut(Result<&str, &[u8]>, Option<csv::ByteRecord>),
+    mut each: impl FnMut(Result<&str, &[u8]>, Option<ListRow>),
 ) {
     match inputs {
         Inputs::Block(block) => {
@@ -1093,7 +1318,7 @@ struct Shared {
     prober: Option<Prober>,
 }
 
-type Pending = VecDeque<(Option<csv::ByteRecord>, tokio::task::JoinHandle<Report>)>;
+type Pending = VecDeque<(Option<ListRow>, tokio::task::JoinHandle<Report>)>;
 
 fn run_with_dns<W: Write>(
     checker: Checker,
@@ -1174,10 +1399,19 @@ fn run_with_dns<W: Write>(
 fn spawn_check(
     shared: &Arc<Shared>,
     item: Item,
-) -> (Option<csv::ByteRecord>, tokio::task::JoinHandle<Report>) {
+) -> (Option<ListRow>, tokio::task::JoinHandle<Report>) {
     let shared = Arc::clone(shared);
     let Item { input, row } = item;
+    // A row that takes an earlier row's report needs no checking of its own.
+    let reuses = row.as_ref().is_some_and(|r| r.reuses);
     let task = tokio::spawn(async move {
+        if reuses {
+            return shared
+                .checker
+                .start(&input)
+                .syntax_only()
+                .finish(&shared.checker.policy);
+        }
         shared
             .checker
             .with_dns(input, &shared.resolver, shared.prober.as_ref())

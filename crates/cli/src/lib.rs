@@ -7,6 +7,7 @@
 pub mod check;
 pub mod doh;
 mod input;
+pub mod list;
 pub mod metrics;
 mod output;
 pub mod probe;

@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use clap::ValueEnum;
+
+use crate::list::ListRow;
 use mailvet_core::report::{Report, Skipped, Status};
+use mailvet_core::table;
 use mailvet_core::verdict::{ReasonCode, Verdict};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -29,10 +32,6 @@ const CSV_HEADER: [&str; 7] = [
     "message",
 ];
 
-/// The columns added to a CSV file checked by column (`--column`). A column of that name in the
-/// file is overwritten instead, so a checked file can be checked again.
-const ADDED_COLUMNS: [&str; 4] = ["verdict", "reasons", "suggestion", "score"];
-
 /// Wide enough for most addresses; a longer one pushes its notes to the right.
 const TABLE_INPUT_WIDTH: usize = 32;
 
@@ -44,15 +43,22 @@ pub enum Output<W: Write> {
         out: W,
         color: bool,
     },
-    /// The rows of a CSV file, each with the added columns.
+    /// The rows of a list as CSV, each with the columns of [`table::APPENDED_COLUMNS`]
+    /// (`mailvet_verdict`, …), written by the core's rules ([`table::write_csv_row`]).
     Rows {
-        csv: Box<csv::Writer<W>>,
-        /// Fields in the file's header.
+        out: W,
+        delimiter: u8,
+        /// Fields in the list's header.
         width: usize,
-        /// Where each of [`ADDED_COLUMNS`] goes.
-        at: [usize; 4],
+        /// Where each of the appended columns goes.
+        at: [usize; 5],
         /// Fields in the header written.
         columns: usize,
+    },
+    /// The rows of a list as JSON lines ([`table::RowReport`]).
+    JsonRows {
+        out: W,
+        names: Vec<String>,
     },
 }
 
@@ -81,60 +87,115 @@ impl<W: Write> Output<W> {
         })
     }
 
-    /// Starts a copy of a CSV file whose rows get the verdict, reasons, suggestion and score of
-    /// their address; `header` is the file's header.
-    pub fn rows(out: W, header: &csv::ByteRecord) -> io::Result<Self> {
-        let mut csv = csv::WriterBuilder::new().flexible(true).from_writer(out);
-        let mut names: Vec<&[u8]> = header.iter().collect();
+    /// Starts a copy of a list whose rows get the columns of [`table::APPENDED_COLUMNS`];
+    /// `header` names the list's columns. A column of that name in the list is overwritten
+    /// instead, so that a cleaned list can be cleaned again. `bom`: start with a UTF-8 byte
+    /// order mark, for a list that came from a spreadsheet (see [`crate::list::ListSource::bom`]).
+    /// `fresh`: a new file, which gets the header (and the byte order mark); else the rows go
+    /// on after those a stopped run wrote (`--resume`).
+    pub fn rows(
+        mut out: W,
+        header: &[String],
+        delimiter: u8,
+        bom: bool,
+        fresh: bool,
+    ) -> io::Result<Self> {
+        if bom && fresh {
+            out.write_all(table::BOM)?;
+        }
+        let mut names: Vec<&str> = header.iter().map(String::as_str).collect();
         let width = names.len();
-        let mut at = [0; ADDED_COLUMNS.len()];
-        for (slot, name) in at.iter_mut().zip(ADDED_COLUMNS) {
-            *slot = match header.iter().position(|h| h == name.as_bytes()) {
+        let mut at = [0; table::APPENDED_COLUMNS.len()];
+        for (slot, name) in at.iter_mut().zip(table::APPENDED_COLUMNS) {
+            *slot = match header.iter().position(|h| h == name) {
                 Some(i) => i,
                 None => {
-                    names.push(name.as_bytes());
+                    names.push(name);
                     names.len() - 1
                 }
             };
         }
-        csv.write_record(&names)?;
+        if fresh {
+            let mut line = String::new();
+            table::write_csv_row(&mut line, names.iter().copied(), delimiter);
+            out.write_all(line.as_bytes())?;
+        }
         Ok(Output::Rows {
-            csv: Box::new(csv),
+            out,
+            delimiter,
             width,
             at,
             columns: names.len(),
         })
     }
 
-    /// Writes the report of the address in `row`: the row as it was (padded to the header's
-    /// width), then the added columns, then any fields the row had beyond the header.
-    pub fn write_row(&mut self, row: &csv::ByteRecord, report: &Report) -> io::Result<()> {
-        let Output::Rows {
-            csv,
-            width,
-            at,
-            columns,
-        } = self
-        else {
-            return self.write(report);
-        };
-        let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
-        let reasons = reasons.join(";");
-        let score = report.score.to_string();
-        let values = [
-            report.verdict.as_str(),
-            reasons.as_str(),
-            report.suggestion.as_deref().unwrap_or(""),
-            score.as_str(),
-        ];
-        let mut fields: Vec<&[u8]> = row.iter().take(*width).collect();
-        fields.resize(*columns, b"");
-        for (&i, value) in at.iter().zip(values) {
-            fields[i] = value.as_bytes();
+    /// Where the appended columns are in the rows of a list written as CSV.
+    pub fn appended_at(&self) -> Option<[usize; 5]> {
+        match self {
+            Output::Rows { at, .. } => Some(*at),
+            _ => None,
         }
-        fields.extend(row.iter().skip(*width));
-        csv.write_record(&fields)
-            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    /// Writes again a row that an earlier run wrote, as it is (`--resume`, `--split`).
+    pub fn write_written(&mut self, fields: &[String]) -> io::Result<()> {
+        match self {
+            Output::Rows { out, delimiter, .. } => {
+                let mut line = String::with_capacity(256);
+                table::write_csv_row(&mut line, fields.iter().map(String::as_str), *delimiter);
+                out.write_all(line.as_bytes())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts the rows of a list as JSON lines; `header` names the list's columns.
+    pub fn json_rows(out: W, header: &[String]) -> Self {
+        Output::JsonRows {
+            out,
+            names: table::column_names(header),
+        }
+    }
+
+    /// Writes the report of the address in `row`: for CSV the row as it was (padded to the
+    /// header's width), the appended columns, then any fields the row had beyond the header.
+    pub fn write_row(&mut self, row: &ListRow, report: &Report) -> io::Result<()> {
+        match self {
+            Output::Rows {
+                out,
+                delimiter,
+                width,
+                at,
+                columns,
+            } => {
+                let cells = table::appended(report, row.duplicate_of);
+                let mut fields: Vec<&str> =
+                    row.fields.iter().take(*width).map(String::as_str).collect();
+                fields.resize(*columns, "");
+                for (&i, value) in at.iter().zip(&cells) {
+                    fields[i] = value;
+                }
+                fields.extend(row.fields.iter().skip(*width).map(String::as_str));
+                let mut line = String::with_capacity(256);
+                table::write_csv_row(&mut line, fields, *delimiter);
+                out.write_all(line.as_bytes())
+            }
+            Output::JsonRows { out, names } => {
+                let line = table::RowReport {
+                    row: row.number,
+                    columns: table::Columns {
+                        names,
+                        values: &row.fields,
+                    },
+                    duplicate_of: row.duplicate_of,
+                    report,
+                };
+                let mut bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
+                bytes.push(b'\n');
+                out.write_all(&bytes)
+            }
+            _ => self.write(report),
+        }
     }
 
     pub fn write(&mut self, report: &Report) -> io::Result<()> {
@@ -158,8 +219,8 @@ impl<W: Write> Output<W> {
                 Ok(())
             }
             Output::Table { out, color } => writeln!(out, "{}", table_row(report, *color)),
-            // Every input of a CSV file comes with its row.
-            Output::Rows { .. } => Ok(()),
+            // Every input of a list comes with its row.
+            Output::Rows { .. } | Output::JsonRows { .. } => Ok(()),
         }
     }
 
@@ -180,8 +241,11 @@ impl<W: Write> Output<W> {
 
     pub fn flush(&mut self) -> io::Result<()> {
         match self {
-            Output::Jsonl(out) | Output::Table { out, .. } => out.flush(),
-            Output::Csv(csv) | Output::Rows { csv, .. } => csv.flush(),
+            Output::Jsonl(out)
+            | Output::Table { out, .. }
+            | Output::Rows { out, .. }
+            | Output::JsonRows { out, .. } => out.flush(),
+            Output::Csv(csv) => csv.flush(),
         }
     }
 }
@@ -500,8 +564,11 @@ mod tests {
         }
         out.flush().unwrap();
         let bytes = match out {
-            Output::Jsonl(b) | Output::Table { out: b, .. } => b,
-            Output::Csv(csv) | Output::Rows { csv, .. } => csv.into_inner().unwrap(),
+            Output::Jsonl(b)
+            | Output::Table { out: b, .. }
+            | Output::Rows { out: b, .. }
+            | Output::JsonRows { out: b, .. } => b,
+            Output::Csv(csv) => csv.into_inner().unwrap(),
         };
         String::from_utf8(bytes).unwrap()
     }
@@ -553,29 +620,35 @@ mod tests {
 
     #[test]
     fn rows_keep_their_fields_and_gain_columns() {
-        let header = csv::ByteRecord::from(vec!["name", "email", "score"]);
-        let mut out = Output::rows(Vec::new(), &header).unwrap();
-        let rows = [
-            vec!["Jane", "jane@gamil.com", "old"],
-            vec!["Short"],
-            vec!["Long", "info@mailinator.com", "x", "extra"],
+        let header: Vec<String> = ["name", "email", "mailvet_score"]
+            .map(String::from)
+            .to_vec();
+        let mut out = Output::rows(Vec::new(), &header, b',', false, true).unwrap();
+        let rows: [&[&str]; 3] = [
+            &["Jane", "jane@gamil.com", "old"],
+            &["=Short"],
+            &["Long", "info@mailinator.com", "x", "extra"],
         ];
-        for row in rows {
-            let row = csv::ByteRecord::from(row);
-            let input = std::str::from_utf8(row.get(1).unwrap_or_default()).unwrap();
-            out.write_row(&row, &report(input)).unwrap();
+        for (i, fields) in rows.into_iter().enumerate() {
+            let row = ListRow {
+                number: i as u64 + 1,
+                fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+                duplicate_of: (i == 2).then_some(1),
+                repeats: 0,
+                reuses: false,
+            };
+            out.write_row(&row, &report(fields.get(1).copied().unwrap_or("")))
+                .unwrap();
         }
-        out.flush().unwrap();
-        let Output::Rows { csv, .. } = out else {
+        let Output::Rows { out, .. } = out else {
             unreachable!()
         };
-        let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
         assert_eq!(
-            text,
-            "name,email,score,verdict,reasons,suggestion\n\
-             Jane,jane@gamil.com,70,valid,,jane@gmail.com\n\
-             Short,,0,invalid,invalid_syntax,\n\
-             Long,info@mailinator.com,30,risky,disposable;role_account,,extra\n"
+            String::from_utf8(out).unwrap(),
+            "name,email,mailvet_score,mailvet_verdict,mailvet_reasons,mailvet_suggestion,mailvet_duplicate_of\r\n\
+             Jane,jane@gamil.com,70,valid,,jane@gmail.com,\r\n\
+             '=Short,,0,invalid,invalid_syntax,,\r\n\
+             Long,info@mailinator.com,30,risky,disposable;role_account,,1,extra\r\n"
         );
     }
 

@@ -3,6 +3,7 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `POST /v1/probe` with `Authorization: Bearer TOKEN` and a `ProbeRequest` | 200, a `ProbeResponse` |
+//! | `POST /v1/probe/batch`, the same, with a `ProbeBatchRequest` (one domain, up to 1,000 addresses) | 200, a `ProbeBatchResponse` |
 //! | `GET /healthz` | 200, `{"status":"ok"}` |
 //! | `GET /metrics` | 200, Prometheus text (see [`crate::metrics`]) |
 //!
@@ -35,7 +36,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use mailvet_core::auth;
 use mailvet_core::dns::MailRoute;
-use mailvet_core::report::{MailboxEvidence, ProbeRequest, ProbeResponse};
+use mailvet_core::report::{
+    MailboxEvidence, MxSummary, PROBE_BATCH_MAX, ProbeBatchRequest, ProbeBatchResponse,
+    ProbeBatchResult, ProbeRequest, ProbeResponse,
+};
+use mailvet_core::syntax::Address;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -49,6 +54,9 @@ use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
 /// The largest request body taken. A `ProbeRequest` is an address (at most 254 octets, RFC 5321
 /// §4.5.3.1.3 with RFC 3696 errata 1690) and a handful of MX hosts (255 octets each).
 pub const MAX_BODY: usize = 16 * 1024;
+/// The largest batch request body taken: [`PROBE_BATCH_MAX`] addresses of at most 254 octets
+/// (RFC 5321 §4.5.3.1.3) in JSON, and the MX hosts.
+pub const MAX_BATCH_BODY: usize = 512 * 1024;
 /// How long a client has to send its request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The shortest token accepted: a token is a shared secret, not a password to remember.
@@ -88,6 +96,8 @@ struct State {
     metrics: Arc<Metrics>,
     /// One permit per probe allowed to run.
     slots: Arc<Semaphore>,
+    /// How many permits there are.
+    concurrency: usize,
 }
 
 /// Runs `mailvet serve` until SIGTERM or SIGINT.
@@ -114,6 +124,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             resolver,
             metrics,
             slots: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
         });
         let listener = TcpListener::bind(args.listen)
             .await
@@ -187,6 +198,8 @@ async fn handle(state: &State, request: Request<Incoming>) -> Answer {
             answer
         }
         (&Method::POST, "/v1/probe") => probe(state, request).await,
+        (&Method::POST, "/v1/probe/batch") => probe_batch(state, request).await,
+        (_, "/v1/probe/batch") => method_not_allowed("POST"),
         (_, "/healthz" | "/metrics") => method_not_allowed("GET"),
         (_, "/v1/probe") => method_not_allowed("POST"),
         _ => error(
@@ -197,7 +210,12 @@ async fn handle(state: &State, request: Request<Incoming>) -> Answer {
     }
 }
 
-async fn probe(state: &State, request: Request<Incoming>) -> Answer {
+/// The body of an authorized request of at most `max` bytes, or the error answer.
+async fn authorized_body(
+    state: &State,
+    request: Request<Incoming>,
+    max: usize,
+) -> Result<Bytes, Answer> {
     if !authorized(request.headers(), &state.token) {
         let mut answer = error(
             StatusCode::UNAUTHORIZED,
@@ -208,37 +226,65 @@ async fn probe(state: &State, request: Request<Incoming>) -> Answer {
         answer
             .headers_mut()
             .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return answer;
+        return Err(answer);
     }
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return too_large();
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large(max));
     }
-    let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {
-        let mut answer = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "The prober is busy; try again shortly.",
-        );
-        answer
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        return answer;
+    match Limited::new(request.into_body(), max).collect().await {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(max)),
+        Err(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The request body could not be read.",
+        )),
+    }
+}
+
+/// `count` of the `--concurrency` probe slots, if they are free.
+fn slots(state: &State, count: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let count = u32::try_from(count).unwrap_or(u32::MAX).max(1);
+    Arc::clone(&state.slots).try_acquire_many_owned(count).ok()
+}
+
+/// 429: no free probe slots.
+fn busy() -> Answer {
+    let mut answer = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "The prober is busy; try again shortly.",
+    );
+    answer
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    answer
+}
+
+/// The mail hosts of `address`: the literal, the ones the Worker sent, or looked up here.
+async fn hosts_of(state: &State, address: &Address, mx: Option<Vec<MxSummary>>) -> Vec<MailHost> {
+    match (address.address_literal(), mx) {
+        (Some(ip), _) => vec![MailHost::literal(ip, address.domain())],
+        (None, Some(mx)) if !mx.is_empty() => MailHost::from_summaries(&mx),
+        (None, _) => match state.resolver.route(address.ascii_domain()).await {
+            MailRoute::Hosts(hosts) => MailHost::from_route(&hosts),
+            _ => Vec::new(),
+        },
+    }
+}
+
+async fn probe(state: &State, request: Request<Incoming>) -> Answer {
+    let body = match authorized_body(state, request, MAX_BODY).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
     };
-    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
-        Err(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "The request body could not be read.",
-            );
-        }
+    let Some(_slot) = slots(state, 1) else {
+        return busy();
     };
     let asked: ProbeRequest = match serde_json::from_slice(&body) {
         Ok(asked) => asked,
@@ -254,19 +300,94 @@ async fn probe(state: &State, request: Request<Incoming>) -> Answer {
         Ok(address) => address,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_email", e.message()),
     };
+    let hosts = hosts_of(state, &address, asked.mx).await;
     let domain = address.ascii_domain().to_owned();
-    let hosts = match (address.address_literal(), asked.mx) {
-        (Some(ip), _) => vec![MailHost::literal(ip, address.domain())],
-        (None, Some(mx)) if !mx.is_empty() => MailHost::from_summaries(&mx),
-        (None, _) => match state.resolver.route(&domain).await {
-            MailRoute::Hosts(hosts) => MailHost::from_route(&hosts),
-            _ => Vec::new(),
-        },
-    };
     let started = tokio::time::Instant::now();
     let evidence = state.prober.probe(Mailbox::new(&address), hosts).await;
     log_probe(&domain, &evidence, started.elapsed());
     json_answer(StatusCode::OK, json!(ProbeResponse { evidence }))
+}
+
+/// `POST /v1/probe/batch`: many addresses at one domain, probed together so that they share
+/// sessions (the prober's queue per domain, up to `--rcpt-per-session` recipients each); one
+/// result per address, in order. Takes as many probe slots as addresses, at most all of them.
+async fn probe_batch(state: &State, request: Request<Incoming>) -> Answer {
+    let body = match authorized_body(state, request, MAX_BATCH_BODY).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let asked: ProbeBatchRequest = match serde_json::from_slice(&body) {
+        Ok(asked) => asked,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!(
+                    "The body is not a batch probe request ({{\"domain\": …, \"emails\": […], \"mx\": […]}}): {e}."
+                ),
+            );
+        }
+    };
+    if asked.emails.is_empty() || asked.emails.len() > PROBE_BATCH_MAX {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!("A batch has from 1 to {PROBE_BATCH_MAX} addresses."),
+        );
+    }
+    // The domain as its addresses have it: A-labels, lowercase.
+    let wanted = match mailvet_core::syntax::parse(&format!("postmaster@{}", asked.domain)) {
+        Ok(address) => address.ascii_domain().to_owned(),
+        Err(e) => {
+            let message = format!("The domain of the batch: {}", e.message());
+            return error(StatusCode::BAD_REQUEST, "invalid_email", &message);
+        }
+    };
+    let mut addresses = Vec::with_capacity(asked.emails.len());
+    for (i, email) in asked.emails.iter().enumerate() {
+        let address = match mailvet_core::syntax::parse(email) {
+            Ok(address) => address,
+            Err(e) => {
+                let message = format!("Address {} of the batch: {}", i + 1, e.message());
+                return error(StatusCode::BAD_REQUEST, "invalid_email", &message);
+            }
+        };
+        if address.ascii_domain() != wanted {
+            let message = format!(
+                "Address {} of the batch is not at {}: a batch is one domain.",
+                i + 1,
+                asked.domain
+            );
+            return error(StatusCode::BAD_REQUEST, "invalid_email", &message);
+        }
+        addresses.push(address);
+    }
+    let Some(_slots) = slots(state, addresses.len().min(state.concurrency)) else {
+        return busy();
+    };
+    let Some(first) = addresses.first() else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "An empty batch.");
+    };
+    let hosts = hosts_of(state, first, asked.mx).await;
+    let domain = first.ascii_domain().to_owned();
+    let started = tokio::time::Instant::now();
+    // Each probe on a task of its own: the prober's per-domain queue lets them share sessions.
+    let probes: Vec<_> = addresses
+        .iter()
+        .map(|address| {
+            let (prober, hosts, mailbox) =
+                (state.prober.clone(), hosts.clone(), Mailbox::new(address));
+            tokio::spawn(async move { prober.probe(mailbox, hosts).await })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(probes.len());
+    for (email, probe) in asked.emails.into_iter().zip(probes) {
+        // A task ends only by returning, or by a panic, which leaves no answer.
+        let evidence = probe.await.unwrap_or(MailboxEvidence::Unreachable);
+        log_probe(&domain, &evidence, started.elapsed());
+        results.push(ProbeBatchResult { email, evidence });
+    }
+    json_answer(StatusCode::OK, json!(ProbeBatchResponse { results }))
 }
 
 /// One line per probe; the domain only, never the local part.
@@ -308,11 +429,11 @@ fn error(status: StatusCode, code: &str, message: &str) -> Answer {
     json_answer(status, json!({"error": {"code": code, "message": message}}))
 }
 
-fn too_large() -> Answer {
+fn too_large(max: usize) -> Answer {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
-        &format!("The request body is larger than {MAX_BODY} bytes."),
+        &format!("The request body is larger than {max} bytes."),
     )
 }
 

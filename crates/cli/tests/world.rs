@@ -122,6 +122,10 @@ const TESTS: &[Test<World>] = &[
     ),
     ("serve_probes_and_counts", serve::serve_probes_and_counts),
     (
+        "serve_probes_a_batch_in_shared_sessions",
+        serve::serve_probes_a_batch_in_shared_sessions,
+    ),
+    (
         "serve_refuses_private_hosts_unless_allowed",
         serve::serve_refuses_private_hosts_unless_allowed,
     ),

@@ -13,5 +13,6 @@ pub mod report;
 pub mod smtp;
 pub mod suggest;
 pub mod syntax;
+pub mod table;
 pub mod verdict;
 pub mod webhook;

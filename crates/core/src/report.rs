@@ -308,6 +308,33 @@ pub struct ProbeResponse {
     pub evidence: MailboxEvidence,
 }
 
+/// The most addresses one [`ProbeBatchRequest`] may carry.
+pub const PROBE_BATCH_MAX: usize = 1_000;
+
+/// What the Worker asks the prober for a list (`POST /v1/probe/batch`): many addresses at one
+/// domain, so that they share SMTP sessions (up to the prober's recipients per session), with
+/// the MX hosts the Worker found (else the prober looks them up).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeBatchRequest {
+    /// The domain every address is at (any form: Unicode or A-labels, any case).
+    pub domain: String,
+    pub emails: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mx: Option<Vec<MxSummary>>,
+}
+
+/// The prober's answer to a [`ProbeBatchRequest`]: one result per address, in the same order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeBatchResponse {
+    pub results: Vec<ProbeBatchResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeBatchResult {
+    pub email: String,
+    pub evidence: MailboxEvidence,
+}
+
 /// What a [`Check`] works out from the domain alone, the same for every address at it: the lists
 /// of domains and the typo suggestion.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -71,12 +71,16 @@ impl Server {
     }
 
     fn post(&self, token: Option<&str>, body: &[u8]) -> HttpResponse {
+        self.post_to("/v1/probe", token, body)
+    }
+
+    fn post_to(&self, path: &str, token: Option<&str>, body: &[u8]) -> HttpResponse {
         let bearer = token.map(|t| format!("Bearer {t}"));
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(bearer) = &bearer {
             headers.push(("Authorization", bearer));
         }
-        http::request("POST", &self.url("/v1/probe"), &headers, Some(body)).expect("POST")
+        http::request("POST", &self.url(path), &headers, Some(body)).expect("POST")
     }
 
     fn probe(&self, request: &Value) -> Value {
@@ -388,4 +392,78 @@ pub fn serve_needs_a_long_token(_world: &World) {
         "{err}"
     );
     assert!(!err.contains("short"), "{err}");
+}
+
+/// `POST /v1/probe/batch`: one domain's addresses answered in order, sharing sessions.
+pub fn serve_probes_a_batch_in_shared_sessions(world: &World) {
+    let helo = "batch.serve.mailvet.test";
+    let server = Server::start(
+        world,
+        helo,
+        &["--allow-private", "--rcpt-per-session", "10"],
+    );
+    let mut emails = vec!["alice@valid.test".to_owned(), "carol@valid.test".to_owned()];
+    emails.extend((0..23).map(|i| format!("nobody{i}@VALID.test")));
+    emails.push("alice@valid.test".to_owned());
+    let answer = server.post_to(
+        "/v1/probe/batch",
+        Some(TOKEN),
+        json!({"domain": "valid.test", "emails": emails, "mx": [{"preference": 10, "host": "mx.valid.test"}]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body: Value = serde_json::from_slice(&answer.body).expect("JSON");
+    let results = body["results"].as_array().expect("results");
+    assert_eq!(results.len(), emails.len());
+    for (result, email) in results.iter().zip(&emails) {
+        assert_eq!(result["email"], email.as_str());
+        let want = if email.starts_with("alice@") {
+            "deliverable"
+        } else {
+            "mailbox_not_found"
+        };
+        assert_eq!(result["evidence"]["outcome"], want, "{email}: {result}");
+    }
+    // 26 recipients, at most 10 a session: sessions were shared (each probe alone would have
+    // opened one of its own).
+    let metrics = server.get("/metrics").text();
+    let sessions = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("mailvet_smtp_sessions_total "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("sessions counter");
+    assert!(
+        (3..=8).contains(&sessions),
+        "{sessions} sessions for 26 recipients"
+    );
+
+    // A batch is one domain, of 1 to 1,000 valid addresses, with the token.
+    for (body, code) in [
+        (
+            json!({"domain": "valid.test", "emails": ["a@valid.test", "b@other.test"]}),
+            "invalid_email",
+        ),
+        (
+            json!({"domain": "valid.test", "emails": ["a@valid.test", "nope"]}),
+            "invalid_email",
+        ),
+        (json!({"domain": "valid.test", "emails": []}), "bad_request"),
+        (
+            json!({"domain": "valid.test", "emails": vec!["a@valid.test"; 1_001]}),
+            "bad_request",
+        ),
+        (json!({"emails": ["a@valid.test"]}), "bad_request"),
+    ] {
+        let answer = server.post_to("/v1/probe/batch", Some(TOKEN), body.to_string().as_bytes());
+        assert_eq!(error_of(&answer), (400, code.to_owned()), "{body}");
+    }
+    let unauthorized = server.post_to("/v1/probe/batch", None, b"{}");
+    assert_eq!(error_of(&unauthorized).0, 401);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status:?}");
+    for secret in ["alice", "carol", "nobody"] {
+        assert!(!log.iter().any(|l| l.contains(secret)), "{log:?}");
+    }
+    assert_well_behaved(world, helo);
 }

@@ -646,7 +646,7 @@ pub fn csv_file_gains_mailbox_columns(world: &World) {
     let output = dir.join("checked.csv");
     fs::write(
         &input,
-        "\u{feff}name,Email,note\nAlice,alice@valid.test,first\n\"Carol, C.\",carol@valid.test,\nNobody,,\nShort\nJörg,jörg@bücher.test,\"multi\nline\"\n",
+        "\u{feff}name,Email,note\nAlice,alice@valid.test,first\n\"Carol, C.\",carol@valid.test,\nNobody,,\nShort\nJörg,jörg@bücher.test,\"multi\nline\"\nAlice again,alice@VALID.test,\n",
     )
     .expect("write input");
     let probed = probe(
@@ -666,12 +666,13 @@ pub fn csv_file_gains_mailbox_columns(world: &World) {
     let text = fs::read_to_string(&output).expect("output file");
     assert_eq!(
         text,
-        "name,Email,note,verdict,reasons,suggestion,score\n\
-         Alice,alice@valid.test,first,valid,,,100\n\
-         \"Carol, C.\",carol@valid.test,,invalid,mailbox_not_found,,0\n\
-         Nobody,,,invalid,invalid_syntax,,0\n\
-         Short,,,invalid,invalid_syntax,,0\n\
-         Jörg,jörg@bücher.test,\"multi\nline\",valid,,,100\n"
+        "\u{feff}name,Email,note,mailvet_verdict,mailvet_reasons,mailvet_suggestion,mailvet_score,mailvet_duplicate_of\r\n\
+         Alice,alice@valid.test,first,valid,,,100,\r\n\
+         \"Carol, C.\",carol@valid.test,,invalid,mailbox_not_found,,0,\r\n\
+         Nobody,,,invalid,invalid_syntax,,0,\r\n\
+         Short,,,invalid,invalid_syntax,,0,\r\n\
+         Jörg,jörg@bücher.test,\"multi\nline\",valid,,,100,\r\n\
+         Alice again,alice@VALID.test,,valid,,,100,1\r\n"
     );
     assert!(probed.stderr.is_empty(), "{}", probed.stderr);
     assert_well_behaved(world, helo);
