@@ -7,7 +7,8 @@ CREATE TABLE jobs (
   name TEXT,
   status TEXT NOT NULL,             -- queued | running | completed | failed | cancelled
   checks TEXT NOT NULL,             -- syntax | dns | smtp
-  format TEXT NOT NULL,             -- how the upload in R2 reads: text | json
+  format TEXT NOT NULL,             -- how the upload in R2 reads: text | csv | json
+  shape TEXT NOT NULL,              -- JSON: delimiter, address column, header, BOM (src/jobs/rows.rs)
   upload TEXT NOT NULL,             -- the R2 key of the upload
   total_rows INTEGER NOT NULL,
   chunks INTEGER NOT NULL DEFAULT 0,-- how many chunks the split made (0 until it ran)
@@ -24,7 +25,8 @@ CREATE INDEX jobs_by_status ON jobs (status, finished_at);
 CREATE TABLE rows (
   job TEXT NOT NULL,
   row INTEGER NOT NULL,             -- data rows count from 1
-  input TEXT NOT NULL,              -- the cell as given
+  input TEXT NOT NULL,              -- the address cell as given
+  cells TEXT,                       -- a CSV row's cells, JSON; NULL when the row is its address
   address_key TEXT,                 -- the normalised address; NULL when the syntax is invalid
   domain TEXT,
   duplicate_of INTEGER,             -- the row of the first occurrence of address_key

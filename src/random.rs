@@ -30,9 +30,7 @@ pub fn now_ms() -> i64 {
     worker::js_sys::Date::now() as i64
 }
 
-/// RFC 3339 (UTC, milliseconds), as `Date.prototype.toISOString` writes it.
+/// RFC 3339 (UTC), as the core writes the times of a job object.
 pub fn iso(ms: i64) -> String {
-    worker::js_sys::Date::new(&(ms as f64).into())
-        .to_iso_string()
-        .into()
+    mailvet_core::table::timestamp((ms / 1000).unsigned_abs())
 }

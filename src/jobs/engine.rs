@@ -20,11 +20,12 @@
 use futures_util::{StreamExt, stream};
 use mailvet_core::lists::Lists;
 use mailvet_core::report::{Check, Report};
+use mailvet_core::table;
 use mailvet_core::verdict::Policy;
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, MessageBatch, MessageExt, Queue};
 
-use super::rows::{Format, RowReader};
+use super::rows::{Format, ReadError, Rows, Shape};
 use super::store::{self, int, opt_text, stmt, text};
 use super::webhooks;
 use crate::api::{self, Depth};
@@ -34,9 +35,9 @@ use crate::random;
 /// Rows per chunk: a chunk is one Queue message's work, a few seconds of DNS or a few minutes
 /// of SMTP.
 pub const CHUNK_ROWS: i64 = 100;
-/// Rows written to D1 per statement (5 values each; D1 binds at most 100 per statement) and
+/// Rows written to D1 per statement (6 values each; D1 binds at most 100 per statement) and
 /// statements per batch.
-const ROWS_PER_INSERT: usize = 20;
+const ROWS_PER_INSERT: usize = 16;
 const INSERTS_PER_BATCH: usize = 25;
 /// How often a chunk, or a split, is sent before its rows are given up as `unknown`.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -144,43 +145,62 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         return Ok(());
     }
     let format = Format::parse(&job.format).unwrap_or(Format::Text);
+    let shape: Shape = serde_json::from_str(&job.shape)?;
     let bucket = env.bucket("UPLOADS")?;
-    let Some(mut reader) = RowReader::open(&bucket, &job.upload, format).await? else {
-        return fail(env, &db, id, "upload_missing", "The uploaded list is gone.").await;
+    let opened = Rows::open(&bucket, &job.upload, format, Some(shape.dialect())).await;
+    let mut reader = match opened {
+        Ok(Some(reader)) => reader,
+        Ok(None) => {
+            return fail(env, &db, id, "upload_missing", "The uploaded list is gone.").await;
+        }
+        Err(e) => return read_failed(env, &db, id, e).await,
     };
-    let lists = Lists::new();
+    let header = u64::from(shape.has_header);
     let mut next_row = 1_i64;
     loop {
-        let rows = reader
-            .next_rows(ROWS_PER_INSERT * INSERTS_PER_BATCH)
-            .await?;
+        let rows = match reader.next_rows(ROWS_PER_INSERT * INSERTS_PER_BATCH).await {
+            Ok(rows) => rows,
+            Err(e) => return read_failed(env, &db, id, e).await,
+        };
         if rows.is_empty() {
             break;
         }
         let mut statements = Vec::new();
-        for group in rows.chunks(ROWS_PER_INSERT) {
-            let mut args = Vec::with_capacity(group.len() * 5);
+        let data: Vec<_> = rows.iter().filter(|r| r.number > header).collect();
+        for group in data.chunks(ROWS_PER_INSERT) {
+            let mut args = Vec::with_capacity(group.len() * 6);
             for row in group {
-                let check = Check::from_bytes(row, &lists);
-                let address = check.address();
+                let input = row.fields.get(shape.column).map_or("", String::as_str);
+                let key = table::address_key(input);
+                let domain = key
+                    .as_deref()
+                    .and_then(|k| k.rsplit_once('@'))
+                    .map(|(_, d)| d);
+                let cells = match format {
+                    Format::Csv => Some(serde_json::to_string(&row.fields)?),
+                    Format::Text | Format::Json => None,
+                };
                 args.push(text(id));
                 args.push(int(next_row));
-                args.push(text(&String::from_utf8_lossy(row)));
-                args.push(opt_text(address.map(|a| a.normalized())));
-                args.push(opt_text(address.map(|a| a.ascii_domain())));
+                args.push(text(input));
+                args.push(opt_text(cells.as_deref()));
+                args.push(opt_text(key.as_deref()));
+                args.push(opt_text(domain));
                 next_row += 1;
             }
-            let values = vec!["(?, ?, ?, ?, ?)"; group.len()].join(", ");
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
             statements.push(stmt(
                 &db,
                 &format!(
-                    "INSERT OR IGNORE INTO rows (job, row, input, address_key, domain) \
+                    "INSERT OR IGNORE INTO rows (job, row, input, cells, address_key, domain) \
                      VALUES {values}"
                 ),
                 &args,
             )?);
         }
-        db.batch(statements).await?;
+        if !statements.is_empty() {
+            db.batch(statements).await?;
+        }
     }
     let total = next_row - 1;
     let chunks = (total + CHUNK_ROWS - 1) / CHUNK_ROWS;
@@ -320,6 +340,15 @@ async fn finish(env: &Env, db: &D1Database, id: &str) -> worker::Result<()> {
         webhooks::announce(env, db, id, "job.completed").await?;
     }
     Ok(())
+}
+
+/// A list that the split cannot read (the upload changed under it, or a rule the first reading
+/// did not meet further on) fails the job with the core's code; anything else is retried.
+async fn read_failed(env: &Env, db: &D1Database, id: &str, e: ReadError) -> worker::Result<()> {
+    match e {
+        ReadError::List(e) => fail(env, db, id, e.code(), &e.to_string()).await,
+        ReadError::Worker(e) => Err(e),
+    }
 }
 
 async fn fail(

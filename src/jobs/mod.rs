@@ -22,22 +22,21 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::random;
 use engine::Work;
-use rows::{Format, JsonList, RowReader};
+use mailvet_core::table;
+use rows::{Format, JsonList, ReadError, Shape};
 use store::{int, opt_text, stmt, text};
 
 /// The largest upload (the Content-Length of `POST /v1/jobs`), and the most rows a job holds.
 pub const MAX_UPLOAD: usize = 100 * 1024 * 1024;
-pub const MAX_ROWS: i64 = 1_000_000;
+pub const MAX_ROWS: u64 = table::MAX_ROWS;
 /// Jobs per page of `GET /v1/jobs`, unless `limit` says otherwise (at most [`MAX_PAGE`]).
 const DEFAULT_PAGE: i64 = 20;
 const MAX_PAGE: i64 = 100;
 /// Rows read from D1 per step of a results download.
 const RESULTS_PAGE: i64 = 500;
-/// Rows counted per step when an upload is read back.
-const COUNT_STEP: usize = 10_000;
-
 /// The media types `POST /v1/jobs` reads.
-const ACCEPTED: &str = "text/plain (one address a line) or application/json ({\"emails\": [...]})";
+const ACCEPTED: &str = "text/csv, text/plain (one address a line) or application/json \
+                        ({\"emails\": [...]})";
 
 fn param(req: &Request, name: &str) -> Result<Option<String>, ApiError> {
     Ok(req
@@ -58,11 +57,18 @@ fn too_large() -> ApiError {
     )
 }
 
+/// A list that breaks a rule of the core: its code and sentence; too many rows is a 413.
+fn list_error(e: &table::TableError) -> ApiError {
+    let status = if e.code() == "too_many_rows" {
+        413
+    } else {
+        400
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
 fn empty_list() -> ApiError {
-    ApiError::bad_request(
-        "empty_list",
-        "The list holds no rows: send one address a line, or {\"emails\": [...]}.",
-    )
+    list_error(&table::TableError::empty())
 }
 
 fn job_not_found() -> ApiError {
@@ -86,6 +92,7 @@ pub async fn create(
         None => Depth::Dns,
     };
     let name = param(req, "name")?.filter(|n| !n.is_empty());
+    let column = param(req, "column")?.filter(|c| !c.is_empty());
     let media = req
         .headers()
         .get("Content-Type")?
@@ -97,6 +104,7 @@ pub async fn create(
         .to_ascii_lowercase();
     let format = match media.as_str() {
         "text/plain" => Format::Text,
+        "text/csv" => Format::Csv,
         "application/json" => Format::Json,
         _ => {
             return Err(ApiError::new(
@@ -123,40 +131,53 @@ pub async fn create(
     let id = random::id();
     let upload = format!("uploads/{id}");
     let bucket = env.bucket("UPLOADS")?;
-    let rows = match format {
-        Format::Text => {
+    let (shape, rows) = match format {
+        Format::Text | Format::Csv => {
             let Some(body) = req.inner().body() else {
                 return Err(empty_list());
             };
             // Straight from the request into R2: the list never passes through Wasm memory.
             bucket.put(&upload, body).execute().await?;
-            count_rows(&bucket, &upload).await?
+            match rows::inspect(&bucket, &upload, format, column.as_deref()).await {
+                Ok(found) => found,
+                Err(e) => {
+                    bucket.delete(&upload).await?;
+                    return Err(match e {
+                        ReadError::List(e) => list_error(&e),
+                        ReadError::Worker(e) => e.into(),
+                    });
+                }
+            }
         }
         Format::Json => {
             let bytes = req.bytes().await?;
             let list: JsonList = serde_json::from_slice(&bytes).map_err(|e| {
                 ApiError::bad_request("invalid_json", format!("The body is not {ACCEPTED}: {e}."))
             })?;
-            let rows = list.emails.len() as i64;
-            if rows > 0 && rows <= MAX_ROWS {
+            let rows = list.emails.len() as u64;
+            if rows == 0 {
+                return Err(empty_list());
+            }
+            if rows <= MAX_ROWS {
                 bucket.put(&upload, bytes).execute().await?;
             }
-            rows
+            (Shape::lines(), rows)
         }
     };
-    if rows == 0 || rows > MAX_ROWS {
+    if rows > MAX_ROWS {
         bucket.delete(&upload).await?;
-        return Err(if rows == 0 { empty_list() } else { too_large() });
+        return Err(list_error(&table::TableError::too_many_rows()));
     }
+    let rows = rows as i64;
 
     let db = env.d1("DB")?;
     let now = random::now_ms();
     let split_deadline = now + i64::from(config.jobs.chunk_deadline_seconds) * 1000;
     stmt(
         &db,
-        "INSERT INTO jobs (id, owner, name, status, checks, format, upload, total_rows, \
+        "INSERT INTO jobs (id, owner, name, status, checks, format, shape, upload, total_rows, \
          split_attempts, split_deadline, created_at) \
-         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, 1, ?8, ?9)",
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?10, ?6, ?7, 1, ?8, ?9)",
         &[
             text(&id),
             text(owner),
@@ -167,6 +188,7 @@ pub async fn create(
             int(rows),
             int(split_deadline),
             int(now),
+            text(&serde_json::to_string(&shape).map_err(|_| ApiError::internal())?),
         ],
     )?
     .run()
@@ -181,26 +203,6 @@ pub async fn create(
         .headers_mut()
         .set("Location", &format!("/v1/jobs/{id}"))?;
     Ok(response)
-}
-
-/// Rows of the upload, read back from R2; more than [`MAX_ROWS`] is reported as
-/// `MAX_ROWS + 1`. A list of blank lines only has no rows worth a job.
-async fn count_rows(bucket: &worker::Bucket, key: &str) -> Result<i64, ApiError> {
-    let mut reader = RowReader::open(bucket, key, Format::Text)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    let (mut rows, mut filled) = (0_i64, false);
-    loop {
-        let batch = reader.next_rows(COUNT_STEP).await?;
-        if batch.is_empty() || rows > MAX_ROWS {
-            break;
-        }
-        rows += batch.len() as i64;
-        filled |= batch
-            .iter()
-            .any(|r| r.iter().any(|b| !b.is_ascii_whitespace()));
-    }
-    Ok(if filled { rows.min(MAX_ROWS + 1) } else { 0 })
 }
 
 /// A JSON answer that no cache keeps (it describes the caller's list).
@@ -294,6 +296,7 @@ pub async fn delete(env: &Env, owner: &str, id: &str) -> Result<Response, ApiErr
 struct ResultRow {
     row: i64,
     input: String,
+    cells: Option<String>,
     duplicate_of: Option<i64>,
     verdict: Option<String>,
     reasons: Option<String>,
@@ -302,21 +305,123 @@ struct ResultRow {
     report: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ResultFormat {
-    Csv,
-    Jsonl,
+impl ResultRow {
+    /// The row's cells as given: a CSV row's, else its address alone.
+    fn fields(&self) -> Vec<String> {
+        self.cells
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_else(|| vec![self.input.clone()])
+    }
+
+    /// `mailvet_core::table::appended` of the stored result: empty cells before it is checked.
+    fn appended(&self) -> [String; 5] {
+        let reasons: Vec<String> = self
+            .reasons
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_default();
+        [
+            self.verdict.clone().unwrap_or_default(),
+            reasons.join(";"),
+            self.suggestion.clone().unwrap_or_default(),
+            self.score.map(|s| s.to_string()).unwrap_or_default(),
+            self.duplicate_of.map(|d| d.to_string()).unwrap_or_default(),
+        ]
+    }
 }
 
-/// The column of the addresses in results of a list without a header (text and JSON uploads).
-const ADDRESS_COLUMN: &str = "email";
-const APPENDED: [&str; 5] = [
-    "mailvet_verdict",
-    "mailvet_reasons",
-    "mailvet_suggestion",
-    "mailvet_score",
-    "mailvet_duplicate_of",
-];
+/// How the rows of a results file are written: as the CLI's list mode writes them.
+enum Writer {
+    /// CSV in the upload's delimiter: each row padded to the header's width, the appended
+    /// columns (where the header already has one of their names, in its place), then any cells
+    /// beyond the header.
+    Csv {
+        delimiter: u8,
+        width: usize,
+        at: [usize; 5],
+        columns: usize,
+    },
+    /// `{"row", "columns", "duplicate_of", "report"}` a line.
+    Jsonl { names: Vec<String> },
+}
+
+impl Writer {
+    /// The writer and what comes before the first row.
+    fn new(shape: &Shape, jsonl: bool) -> (Writer, String) {
+        if jsonl {
+            let names = table::column_names(&shape.header);
+            return (Writer::Jsonl { names }, String::new());
+        }
+        let mut names: Vec<&str> = shape.header.iter().map(String::as_str).collect();
+        let width = names.len();
+        let mut at = [0; table::APPENDED_COLUMNS.len()];
+        for (slot, name) in at.iter_mut().zip(table::APPENDED_COLUMNS) {
+            *slot = match shape.header.iter().position(|h| h == name) {
+                Some(i) => i,
+                None => {
+                    names.push(name);
+                    names.len() - 1
+                }
+            };
+        }
+        let delimiter = shape.dialect().delimiter();
+        let mut head = String::new();
+        if shape.bom {
+            head.push('\u{feff}');
+        }
+        table::write_csv_row(&mut head, names.iter().copied(), delimiter);
+        let columns = names.len();
+        (
+            Writer::Csv {
+                delimiter,
+                width,
+                at,
+                columns,
+            },
+            head,
+        )
+    }
+
+    fn write(&self, out: &mut String, row: &ResultRow) {
+        let fields = row.fields();
+        match self {
+            Writer::Csv {
+                delimiter,
+                width,
+                at,
+                columns,
+            } => {
+                let appended = row.appended();
+                let mut cells: Vec<&str> = fields.iter().take(*width).map(String::as_str).collect();
+                cells.resize(*columns, "");
+                for (&i, value) in at.iter().zip(&appended) {
+                    cells[i] = value;
+                }
+                cells.extend(fields.iter().skip(*width).map(String::as_str));
+                table::write_csv_row(out, cells, *delimiter);
+            }
+            Writer::Jsonl { names } => {
+                let columns = table::Columns {
+                    names,
+                    values: &fields,
+                };
+                let Ok(columns) = serde_json::to_string(&columns) else {
+                    return;
+                };
+                // The stored report is the JSON of /v1/verify already: spliced in as it is.
+                out.push_str(&format!("{{\"row\":{},\"columns\":{columns}", row.row));
+                match row.duplicate_of {
+                    Some(first) => out.push_str(&format!(",\"duplicate_of\":{first}")),
+                    None => out.push_str(",\"duplicate_of\":null"),
+                }
+                out.push_str(",\"report\":");
+                out.push_str(row.report.as_deref().unwrap_or("null"));
+                out.push_str("}\n");
+            }
+        }
+    }
+}
 
 /// `GET /v1/jobs/{id}/results?verdict=&format=csv|jsonl&partial=true`: every row in order,
 /// read from D1 a page at a time as the answer is sent.
@@ -326,9 +431,9 @@ pub async fn results(
     owner: &str,
     id: &str,
 ) -> Result<Response, ApiError> {
-    let format = match param(req, "format")?.as_deref() {
-        None | Some("csv") => ResultFormat::Csv,
-        Some("jsonl") => ResultFormat::Jsonl,
+    let jsonl = match param(req, "format")?.as_deref() {
+        None | Some("csv") => false,
+        Some("jsonl") => true,
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_format",
@@ -364,6 +469,9 @@ pub async fn results(
             ),
         ));
     }
+    let shape: Shape = serde_json::from_str(&record.shape).map_err(|_| ApiError::internal())?;
+    // Each verdict was checked against the four names above: no text of the caller's reaches
+    // the SQL.
     let filter = if verdicts.is_empty() {
         String::new()
     } else {
@@ -371,19 +479,17 @@ pub async fn results(
         format!(" AND verdict IN ({})", list.join(", "))
     };
     let sql = format!(
-        "SELECT row, input, duplicate_of, verdict, reasons, suggestion, score, report FROM rows \
-         WHERE job = ?1 AND row > ?2{filter} ORDER BY row LIMIT {RESULTS_PAGE}"
+        "SELECT row, input, cells, duplicate_of, verdict, reasons, suggestion, score, report \
+         FROM rows WHERE job = ?1 AND row > ?2{filter} ORDER BY row LIMIT {RESULTS_PAGE}"
     );
-    let header = match format {
-        ResultFormat::Csv => format!("{ADDRESS_COLUMN},{}\r\n", APPENDED.join(",")),
-        ResultFormat::Jsonl => String::new(),
-    };
+    let (writer, head) = Writer::new(&shape, jsonl);
     struct Cursor {
         db: worker::D1Database,
         sql: String,
         job: String,
         after: i64,
-        header: Option<String>,
+        head: Option<String>,
+        writer: Writer,
         ended: bool,
     }
     let start = Cursor {
@@ -391,14 +497,15 @@ pub async fn results(
         sql,
         job: id.to_owned(),
         after: 0,
-        header: Some(header),
+        head: Some(head),
+        writer,
         ended: false,
     };
-    let body = stream::unfold(start, move |mut cursor| async move {
+    let body = stream::unfold(start, |mut cursor| async move {
         if cursor.ended {
             return None;
         }
-        let mut out = cursor.header.take().unwrap_or_default();
+        let mut out = cursor.head.take().unwrap_or_default();
         let page = async {
             stmt(
                 &cursor.db,
@@ -419,18 +526,16 @@ pub async fn results(
             cursor.after = last.row;
         }
         for row in &page {
-            match format {
-                ResultFormat::Csv => csv_line(&mut out, row),
-                ResultFormat::Jsonl => jsonl_line(&mut out, row),
-            }
+            cursor.writer.write(&mut out, row);
         }
         Some((Ok::<Vec<u8>, worker::Error>(out.into_bytes()), cursor))
     });
     let mut response = Response::from_stream(body)?;
     let headers = response.headers_mut();
-    let (content_type, extension) = match format {
-        ResultFormat::Csv => ("text/csv; charset=utf-8; header=present", "csv"),
-        ResultFormat::Jsonl => ("application/jsonl; charset=utf-8", "jsonl"),
+    let (content_type, extension) = if jsonl {
+        ("application/jsonl; charset=utf-8", "jsonl")
+    } else {
+        ("text/csv; charset=utf-8; header=present", "csv")
     };
     headers.set("Content-Type", content_type)?;
     headers.set(
@@ -439,46 +544,6 @@ pub async fn results(
     )?;
     headers.set("Cache-Control", "no-store")?;
     Ok(response)
-}
-
-fn reason_codes(row: &ResultRow) -> String {
-    row.reasons
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<Vec<String>>(r).ok())
-        .unwrap_or_default()
-        .join(";")
-}
-
-fn csv_line(out: &mut String, row: &ResultRow) {
-    rows::csv_field(out, &row.input, true);
-    let cells = [
-        row.verdict.clone().unwrap_or_default(),
-        reason_codes(row),
-        row.suggestion.clone().unwrap_or_default(),
-        row.score.map(|s| s.to_string()).unwrap_or_default(),
-        row.duplicate_of.map(|d| d.to_string()).unwrap_or_default(),
-    ];
-    for cell in &cells {
-        out.push(',');
-        rows::csv_field(out, cell, true);
-    }
-    out.push_str("\r\n");
-}
-
-/// `{"row", "columns", "duplicate_of", "report"}`, with the stored report as it is.
-fn jsonl_line(out: &mut String, row: &ResultRow) {
-    let input = serde_json::to_string(&row.input).unwrap_or_else(|_| "\"\"".into());
-    out.push_str(&format!(
-        "{{\"row\":{},\"columns\":{{\"{ADDRESS_COLUMN}\":{input}}}",
-        row.row
-    ));
-    match row.duplicate_of {
-        Some(first) => out.push_str(&format!(",\"duplicate_of\":{first}")),
-        None => out.push_str(",\"duplicate_of\":null"),
-    }
-    out.push_str(",\"report\":");
-    out.push_str(row.report.as_deref().unwrap_or("null"));
-    out.push_str("}\n");
 }
 
 /// `POST /v1/webhooks`.

@@ -1,22 +1,25 @@
-//! The rows of an upload, read back from R2 one batch at a time, and the cells of the results
-//! file. Every job reads its upload through [`RowReader`], once when it is made (to count the
-//! rows) and once when it is split; the Worker never holds a whole list.
+//! The rows of an upload, read back from R2 a batch at a time through the core's list rules
+//! (`mailvet_core::table`: the push CSV reader that keeps blank lines as rows, delimiter
+//! sniffing, the address column and header), and the lines of the results file. The Worker
+//! never holds a whole list: an upload is read once when the job is made ([`inspect`]: its
+//! shape and its rows counted) and once when it is split into rows.
 //!
-//! Text (`text/plain`): one address a line. A blank line inside the file is a row, so row
-//! numbers match the user's file; a final line break adds none; CRLF and LF both end a line; a
-//! UTF-8 byte order mark before the first row is not part of it.
-//! JSON (`application/json`): `{"emails": [...]}`, a row per string.
+//! - `text/plain`: one address a line ([`Dialect::Lines`]).
+//! - `text/csv`: CSV, the delimiter sniffed, the address column found or named by `column`.
+//! - `application/json`: `{"emails": [...]}`, a row per string.
 
 use std::collections::VecDeque;
 
 use futures_util::StreamExt;
-use serde::Deserialize;
+use mailvet_core::table::{self, Dialect, Layout, Row, TableError};
+use serde::{Deserialize, Serialize};
 use worker::{Bucket, ByteStream};
 
 /// How an upload reads as rows; stored with the job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
+    Csv,
     Json,
 }
 
@@ -24,6 +27,7 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Text => "text",
+            Format::Csv => "csv",
             Format::Json => "json",
         }
     }
@@ -31,6 +35,7 @@ impl Format {
     pub fn parse(s: &str) -> Option<Format> {
         match s {
             "text" => Some(Format::Text),
+            "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
             _ => None,
         }
@@ -43,74 +48,88 @@ pub struct JsonList {
     pub emails: Vec<String>,
 }
 
-/// Cuts bytes into lines as they come.
-#[derive(Debug, Default)]
-pub struct Lines {
-    pending: Vec<u8>,
-    /// Whether any byte came: a BOM is looked for before the first one only.
-    started: bool,
+/// How a list is laid out, found once when the job is made and kept with it (`jobs.shape`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Shape {
+    /// The CSV delimiter; `None` for one address a line.
+    pub delimiter: Option<u8>,
+    /// The address column, from 0.
+    pub column: usize,
+    /// Whether the first row is a header (not a data row).
+    pub has_header: bool,
+    /// The names of the columns: the header, or `email` and `column_N`.
+    pub header: Vec<String>,
+    /// The upload started with a UTF-8 byte order mark; a CSV written back keeps it.
+    pub bom: bool,
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-impl Lines {
-    pub fn push(&mut self, mut bytes: &[u8], out: &mut VecDeque<Vec<u8>>) {
-        if !self.started {
-            // A BOM may come split over two pushes; wait for three bytes.
-            self.pending.extend_from_slice(bytes);
-            if self.pending.len() < BOM.len() && BOM.starts_with(&self.pending) {
-                return;
-            }
-            self.started = true;
-            let all = std::mem::take(&mut self.pending);
-            let rest = all.strip_prefix(BOM).unwrap_or(&all);
-            return self.push(rest, out);
+impl Shape {
+    /// The shape of a list that has a row per address and no header (text, JSON).
+    pub fn lines() -> Shape {
+        Shape {
+            delimiter: None,
+            column: 0,
+            has_header: false,
+            header: table::default_headers(1, 0),
+            bom: false,
         }
-        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
-            self.pending.extend_from_slice(&bytes[..end]);
-            let mut line = std::mem::take(&mut self.pending);
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            out.push_back(line);
-            bytes = &bytes[end + 1..];
-        }
-        self.pending.extend_from_slice(bytes);
     }
 
-    /// The last line, unless the text ended with a line break (or was empty).
-    pub fn finish(&mut self, out: &mut VecDeque<Vec<u8>>) {
-        let line = std::mem::take(&mut self.pending);
-        let line = if self.started {
-            line
-        } else {
-            line.strip_prefix(BOM).map(<[u8]>::to_vec).unwrap_or(line)
-        };
-        if !line.is_empty() {
-            let mut line = line;
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            out.push_back(line);
-        }
+    pub fn dialect(&self) -> Dialect {
+        self.delimiter.map_or(Dialect::Lines, Dialect::Csv)
     }
 }
+
+/// Why an upload could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The list breaks a rule of the core (`csv_encoding`, `csv_no_email_column`, …).
+    List(TableError),
+    Worker(worker::Error),
+}
+
+impl From<worker::Error> for ReadError {
+    fn from(e: worker::Error) -> Self {
+        ReadError::Worker(e)
+    }
+}
+
+impl From<TableError> for ReadError {
+    fn from(e: TableError) -> Self {
+        ReadError::List(e)
+    }
+}
+
+/// Bytes read before the delimiter is sniffed, and rows before the column is detected (as the
+/// CLI's list mode does).
+const SAMPLE_BYTES: usize = 1 << 16;
+const SAMPLE_ROWS: usize = 50;
+/// Rows counted per step when an upload is inspected.
+const COUNT_STEP: usize = 10_000;
 
 enum Source {
-    Text(ByteStream, Lines),
+    Stream(ByteStream, table::RowReader),
     Json(std::vec::IntoIter<String>),
 }
 
-/// Reads the rows of one upload in order.
-pub struct RowReader {
+/// Reads the rows of one upload in order (the header too, when it has one).
+pub struct Rows {
     source: Source,
-    ready: VecDeque<Vec<u8>>,
+    dialect: Dialect,
+    ready: VecDeque<Row>,
     ended: bool,
+    json_rows: u64,
 }
 
-impl RowReader {
-    /// `None` when the upload is not there (deleted, or never stored).
-    pub async fn open(bucket: &Bucket, key: &str, format: Format) -> worker::Result<Option<Self>> {
+impl Rows {
+    /// `None` when the upload is not there. `dialect` is the one found before; `None` sniffs it
+    /// from the start of a CSV upload.
+    pub async fn open(
+        bucket: &Bucket,
+        key: &str,
+        format: Format,
+        dialect: Option<Dialect>,
+    ) -> Result<Option<Self>, ReadError> {
         let Some(object) = bucket.get(key).execute().await? else {
             return Ok(None);
         };
@@ -118,7 +137,39 @@ impl RowReader {
             return Ok(None);
         };
         let source = match format {
-            Format::Text => Source::Text(body.stream()?, Lines::default()),
+            Format::Text | Format::Csv => {
+                let mut stream = body.stream()?;
+                let mut sample = Vec::new();
+                let mut ended = false;
+                if format == Format::Csv && dialect.is_none() {
+                    while sample.len() < SAMPLE_BYTES {
+                        match stream.next().await {
+                            Some(chunk) => sample.extend_from_slice(&chunk?),
+                            None => {
+                                ended = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+                let dialect = match (format, dialect) {
+                    (_, Some(dialect)) => dialect,
+                    (Format::Csv, None) => Dialect::sniff(&sample),
+                    _ => Dialect::Lines,
+                };
+                let mut reader = table::RowReader::new(dialect);
+                reader.push(&sample);
+                if ended {
+                    reader.finish();
+                }
+                return Ok(Some(Rows {
+                    source: Source::Stream(stream, reader),
+                    dialect,
+                    ready: VecDeque::new(),
+                    ended,
+                    json_rows: 0,
+                }));
+            }
             Format::Json => {
                 let bytes = body.bytes().await?;
                 let list: JsonList = serde_json::from_slice(&bytes)
@@ -126,28 +177,53 @@ impl RowReader {
                 Source::Json(list.emails.into_iter())
             }
         };
-        Ok(Some(RowReader {
+        Ok(Some(Rows {
             source,
+            dialect: Dialect::Lines,
             ready: VecDeque::new(),
             ended: false,
+            json_rows: 0,
         }))
     }
 
+    fn had_bom(&self) -> bool {
+        match &self.source {
+            Source::Stream(_, reader) => reader.had_bom(),
+            Source::Json(_) => false,
+        }
+    }
+
     /// Up to `n` next rows; fewer only at the end.
-    pub async fn next_rows(&mut self, n: usize) -> worker::Result<Vec<Vec<u8>>> {
-        while self.ready.len() < n && !self.ended {
+    pub async fn next_rows(&mut self, n: usize) -> Result<Vec<Row>, ReadError> {
+        loop {
             match &mut self.source {
-                Source::Text(stream, lines) => match stream.next().await {
-                    Some(chunk) => lines.push(&chunk?, &mut self.ready),
-                    None => {
-                        lines.finish(&mut self.ready);
-                        self.ended = true;
+                Source::Stream(stream, reader) => {
+                    while self.ready.len() < n {
+                        match reader.next_row()? {
+                            Some(row) => self.ready.push_back(row),
+                            None => break,
+                        }
                     }
-                },
+                    if self.ready.len() >= n || self.ended {
+                        break;
+                    }
+                    match stream.next().await {
+                        Some(chunk) => reader.push(&chunk?),
+                        None => {
+                            reader.finish();
+                            self.ended = true;
+                        }
+                    }
+                }
                 Source::Json(emails) => {
-                    self.ready
-                        .extend(emails.by_ref().take(n).map(String::into_bytes));
-                    self.ended = emails.len() == 0;
+                    for email in emails.by_ref().take(n - self.ready.len().min(n)) {
+                        self.json_rows += 1;
+                        self.ready.push_back(Row {
+                            number: self.json_rows,
+                            fields: vec![email],
+                        });
+                    }
+                    break;
                 }
             }
         }
@@ -156,82 +232,58 @@ impl RowReader {
     }
 }
 
-/// Appends one CSV field (RFC 4180 §2: quoted when it holds a comma, a quote or a line break;
-/// quotes doubled). With `guard`, a cell that a spreadsheet would run as a formula (starting
-/// with `=`, `+`, `-`, `@`, a tab or a CR) is prefixed with `'` (OWASP, CSV injection).
-pub fn csv_field(out: &mut String, value: &str, guard: bool) {
-    let formula = guard && value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = formula || value.contains([',', '"', '\n', '\r']);
-    if quote {
-        out.push('"');
-    }
-    if formula {
-        out.push('\'');
-    }
-    for c in value.chars() {
-        if c == '"' {
-            out.push('"');
+/// Reads the upload once: its shape (delimiter, address column, header) and its data rows,
+/// counted up to `table::MAX_ROWS + 1`. `column` is the caller's `column` parameter.
+pub async fn inspect(
+    bucket: &Bucket,
+    key: &str,
+    format: Format,
+    column: Option<&str>,
+) -> Result<(Shape, u64), ReadError> {
+    let mut rows = Rows::open(bucket, key, format, None)
+        .await?
+        .ok_or_else(|| ReadError::List(TableError::empty()))?;
+    let sample = rows.next_rows(SAMPLE_ROWS).await?;
+    let shape = match format {
+        Format::Text | Format::Json => Shape::lines(),
+        Format::Csv => {
+            let layout = Layout::detect(&sample, column)?;
+            let width = sample.iter().map(|r| r.fields.len()).max().unwrap_or(1);
+            Shape {
+                delimiter: match rows.dialect {
+                    Dialect::Csv(delimiter) => Some(delimiter),
+                    Dialect::Lines => None,
+                },
+                column: layout.column,
+                has_header: layout.header,
+                header: if layout.header {
+                    sample.first().map(|r| r.fields.clone()).unwrap_or_default()
+                } else {
+                    table::default_headers(width, layout.column)
+                },
+                bom: rows.had_bom(),
+            }
         }
-        out.push(c);
-    }
-    if quote {
-        out.push('"');
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(pieces: &[&[u8]]) -> Vec<String> {
-        let mut lines = Lines::default();
-        let mut out = VecDeque::new();
-        for piece in pieces {
-            lines.push(piece, &mut out);
+    };
+    let header = u64::from(shape.has_header);
+    let (mut total, mut filled) = (0_u64, false);
+    let mut count = |batch: &[Row]| {
+        for row in batch.iter().filter(|r| r.number > header) {
+            total += 1;
+            filled |= row.fields.iter().any(|f| !f.trim().is_empty());
         }
-        lines.finish(&mut out);
-        out.iter()
-            .map(|l| String::from_utf8_lossy(l).into_owned())
-            .collect()
-    }
-
-    #[test]
-    fn blank_lines_inside_are_rows_and_a_final_break_adds_none() {
-        assert_eq!(lines(&[b"a\n\nb\n"]), ["a", "", "b"]);
-        assert_eq!(lines(&[b"a\r\n\r\nb"]), ["a", "", "b"]);
-        assert_eq!(lines(&[b"a\n\n"]), ["a", ""]);
-        assert_eq!(lines(&[b""]), Vec::<String>::new());
-        assert_eq!(lines(&[b"\n"]), [""]);
-    }
-
-    #[test]
-    fn pieces_split_anywhere_read_the_same() {
-        let text = b"\xEF\xBB\xBFjane@x.test\r\n\r\nbob@y.test\n";
-        for cut in 0..=text.len() {
-            let (a, b) = text.split_at(cut);
-            assert_eq!(
-                lines(&[a, b]),
-                ["jane@x.test", "", "bob@y.test"],
-                "cut {cut}"
-            );
+        total
+    };
+    let mut counted = count(&sample);
+    while counted <= table::MAX_ROWS {
+        let batch = rows.next_rows(COUNT_STEP).await?;
+        if batch.is_empty() {
+            break;
         }
+        counted = count(&batch);
     }
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_guarded() {
-        let field = |v: &str, guard: bool| {
-            let mut out = String::new();
-            csv_field(&mut out, v, guard);
-            out
-        };
-        assert_eq!(field("jane@x.test", true), "jane@x.test");
-        assert_eq!(field("a,b", true), "\"a,b\"");
-        assert_eq!(field("say \"hi\"", true), "\"say \"\"hi\"\"\"");
-        assert_eq!(
-            field("=HYPERLINK(\"x\")", true),
-            "\"'=HYPERLINK(\"\"x\"\")\""
-        );
-        assert_eq!(field("-1", true), "\"'-1\"");
-        assert_eq!(field("-1", false), "-1");
+    if !filled {
+        return Err(ReadError::List(TableError::empty()));
     }
+    Ok((shape, total.min(table::MAX_ROWS + 1)))
 }

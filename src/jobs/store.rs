@@ -18,6 +18,7 @@ pub struct JobRecord {
     pub status: String,
     pub checks: String,
     pub format: String,
+    pub shape: String,
     pub upload: String,
     pub total_rows: i64,
     pub chunks: i64,
@@ -34,7 +35,8 @@ pub struct JobError {
     pub message: String,
 }
 
-/// The job object of `GET /v1/jobs/{id}` (`src/openapi.json`, `Job`).
+/// The job object of `GET /v1/jobs/{id}` (`src/openapi.json`, `Job`): the fields of
+/// `mailvet_core::table::Summary` (the CLI's `summary.json`), counted here by D1 from the rows.
 #[derive(Debug, Serialize)]
 pub struct Job {
     pub id: String,
@@ -80,7 +82,6 @@ pub struct TopDomain {
 struct Tally {
     processed: i64,
     duplicates: i64,
-    unique_addresses: i64,
     valid: Option<i64>,
     risky: Option<i64>,
     invalid: Option<i64>,
@@ -152,8 +153,7 @@ pub async fn job_object(db: &D1Database, record: JobRecord, now: i64) -> worker:
                 db,
                 &format!(
                     "SELECT COUNT(verdict) AS processed, COUNT(duplicate_of) AS duplicates, \
-                     COUNT(DISTINCT address_key) AS unique_addresses, {VERDICT_SUMS} \
-                     FROM rows WHERE job = ?1"
+                     {VERDICT_SUMS} FROM rows WHERE job = ?1"
                 ),
                 std::slice::from_ref(&id),
             )?,
@@ -187,11 +187,10 @@ pub async fn job_object(db: &D1Database, record: JobRecord, now: i64) -> worker:
         Some(r) => r.results::<DomainCount>()?,
         None => Vec::new(),
     };
-    let (processed, duplicates, unique_addresses, counts) = match tally {
+    let (processed, duplicates, counts) = match tally {
         Some(t) => (
             t.processed,
             t.duplicates,
-            t.unique_addresses,
             Counts {
                 valid: t.valid.unwrap_or(0),
                 risky: t.risky.unwrap_or(0),
@@ -199,9 +198,11 @@ pub async fn job_object(db: &D1Database, record: JobRecord, now: i64) -> worker:
                 unknown: t.unknown.unwrap_or(0),
             },
         ),
-        None => (0, 0, 0, Counts::default()),
+        None => (0, 0, Counts::default()),
     };
     let total = record.total_rows;
+    // As `mailvet_core::table::Summary` counts them: the rows that repeat no earlier row.
+    let unique_addresses = total - duplicates;
     let percent = if total > 0 {
         processed * 100 / total
     } else {

@@ -43,6 +43,11 @@ const TESTS: &[Test<Jobs>] = &[
         "plain_list_comes_back_in_order",
         plain_list_comes_back_in_order,
     ),
+    (
+        "csv_list_comes_back_as_the_cli_writes_it",
+        csv_list_comes_back_as_the_cli_writes_it,
+    ),
+    ("csv_errors_name_the_problem", csv_errors_name_the_problem),
     ("json_list_and_the_job_list", json_list_and_the_job_list),
     ("verdict_filter_and_partial", verdict_filter_and_partial),
     ("jobs_belong_to_their_key", jobs_belong_to_their_key),
@@ -255,7 +260,10 @@ fn plain_list_comes_back_in_order(jobs: &Jobs) {
     assert_eq!(job["status"], "completed", "{job}");
     assert_counts_add_up(&job);
     assert_eq!(job["duplicates"], 1, "{job}");
-    assert_eq!(job["unique_addresses"], 5, "{job}");
+    assert_eq!(
+        job["unique_addresses"], 8,
+        "rows that repeat no earlier row: {job}"
+    );
     let counts = &job["counts"];
     assert_eq!(
         (counts["valid"].as_i64(), counts["invalid"].as_i64()),
@@ -344,6 +352,116 @@ fn plain_list_comes_back_in_order(jobs: &Jobs) {
         "{}",
         lines[0]
     );
+}
+
+/// The awkward CSV of the CLI's tests (a header in two scripts, quoted commas and line breaks,
+/// a BOM, a blank row, garbage, a duplicate in another case, formula cells): the results are
+/// byte for byte what `mailvet check --syntax-only --output checked.csv` writes.
+fn csv_list_comes_back_as_the_cli_writes_it(jobs: &Jobs) {
+    let lists = mailvet_e2e::repo_root().join("tests/data/lists");
+    let input = std::fs::read(lists.join("awkward.csv")).expect("awkward.csv");
+    let want = std::fs::read_to_string(lists.join("awkward.checked.csv")).expect("checked");
+    let r = jobs
+        .open
+        .request(
+            "POST",
+            "/v1/jobs?checks=syntax&name=awkward.csv",
+            &[("Content-Type", "text/csv")],
+            Some(&input),
+        )
+        .expect("POST");
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job = json_of(&r);
+    assert_eq!(
+        job["total_rows"], 8,
+        "the header is no row, the blank line is: {job}"
+    );
+    let id = job["id"].as_str().expect("id").to_owned();
+    let job = wait_for(&jobs.open, &id, None);
+    assert_counts_add_up(&job);
+    assert_eq!(job["duplicates"], 1, "{job}");
+    assert_eq!(job["reasons"]["invalid_syntax"], 3, "{job}");
+    let csv = results(&jobs.open, &id, "format=csv");
+    assert_eq!(csv.text(), want);
+
+    let jsonl = results(&jobs.open, &id, "format=jsonl");
+    let lines: Vec<Value> = jsonl
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 8);
+    assert_eq!(
+        lines[1]["columns"]["備註"], "line one\r\nline two",
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[1]["columns"]["姓名"], "Lee, Jane");
+    assert_eq!(
+        (&lines[2]["columns"], &lines[2]["report"]["verdict"]),
+        (&json!({ "姓名": "" }), &json!("invalid")),
+        "the blank row is one empty cell, as the CLI writes it"
+    );
+    assert_eq!(lines[4]["duplicate_of"], 1, "{}", lines[4]);
+    assert_eq!(
+        lines[5]["columns"]["備註"], "=1+1",
+        "JSON keeps every value as given"
+    );
+
+    // The column named by its number, or by its header in any case.
+    for column in ["2", "e-mail%20address"] {
+        let r = jobs
+            .open
+            .request(
+                "POST",
+                &format!("/v1/jobs?checks=syntax&column={column}"),
+                &[("Content-Type", "text/csv; charset=utf-8")],
+                Some(&input),
+            )
+            .expect("POST");
+        assert_eq!(r.status, 202, "{column}: {}", r.text());
+        assert_eq!(json_of(&r)["total_rows"], 8);
+    }
+}
+
+fn csv_errors_name_the_problem(jobs: &Jobs) {
+    let post = |query: &str, body: &[u8]| {
+        jobs.open
+            .request(
+                "POST",
+                &format!("/v1/jobs{query}"),
+                &[("Content-Type", "text/csv")],
+                Some(body),
+            )
+            .expect("POST")
+    };
+    let r = post("", b"name,company\nJane,Acme\nBob,Globex\n");
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (400, "csv_no_email_column")
+    );
+    let message = json_of(&r)["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("\"name\", \"company\""),
+        "names the headers: {message}"
+    );
+    let r = post("?column=phone", b"name,email\nJane,jane@valid.test\n");
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (400, "csv_no_email_column")
+    );
+    let r = post("", b"email\njane@valid.test\nbad\xff@valid.test\n");
+    assert_eq!((r.status, error_code(&r).as_str()), (400, "csv_encoding"));
+    let message = json_of(&r)["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("UTF-8"), "{message}");
+    let r = post("", b"email\n");
+    assert_eq!((r.status, error_code(&r).as_str()), (400, "empty_list"));
 }
 
 fn json_list_and_the_job_list(jobs: &Jobs) {
@@ -570,9 +688,21 @@ fn upload_errors(jobs: &Jobs) {
         )
         .expect("POST");
     assert_eq!((r.status, error_code(&r).as_str()), (400, "invalid_checks"));
-    // One row over the limit of 1,000,000 (2 MB of text): 413, the limits in the sentence.
+    // One row over the limit of 1,000,000 (2 MB of text): 413, the limit in the sentence.
     let many = "a\n".repeat(1_000_001);
     let r = post("text/plain", many.as_bytes());
+    assert_eq!((r.status, error_code(&r).as_str()), (413, "too_many_rows"));
+    let message = json_of(&r)["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("1000000"), "{message}");
+    // Over 100 MB: refused by its Content-Length (wrangler dev's proxy forwards nothing
+    // before the whole body came, so the whole body is sent).
+    let huge = vec![b'a'; 100 * 1024 * 1024 + 1];
+    let sent = Instant::now();
+    let r = post("text/plain", &huge);
+    drop(huge);
     assert_eq!((r.status, error_code(&r).as_str()), (413, "body_too_large"));
     let message = json_of(&r)["error"]["message"]
         .as_str()
@@ -582,13 +712,6 @@ fn upload_errors(jobs: &Jobs) {
         message.contains("100 MB") && message.contains("1000000"),
         "{message}"
     );
-    // Over 100 MB: refused by its Content-Length (wrangler dev's proxy forwards nothing
-    // before the whole body came, so the whole body is sent).
-    let huge = vec![b'a'; 100 * 1024 * 1024 + 1];
-    let sent = Instant::now();
-    let r = post("text/plain", &huge);
-    drop(huge);
-    assert_eq!((r.status, error_code(&r).as_str()), (413, "body_too_large"));
     println!("a 100 MB upload refused in {:?}", sent.elapsed());
     // Nothing was stored for any of these: no job was made.
     let page = json_of(&jobs.open.get("/v1/jobs?limit=100").expect("GET"));
