@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use mailvet_core::table::{self, Counts, DomainCount, Summary};
+use mailvet_core::verdict::ReasonCode;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
@@ -35,79 +37,71 @@ pub struct JobError {
     pub message: String,
 }
 
-/// The job object of `GET /v1/jobs/{id}` (`src/openapi.json`, `Job`): the fields of
-/// `mailvet_core::table::Summary` (the CLI's `summary.json`), counted here by D1 from the rows.
+/// The job object of `GET /v1/jobs/{id}` (`src/openapi.json`, `Job`): the counting part is
+/// the core's `table::Summary` (as the CLI's `summary.json`), filled here from D1's
+/// aggregates of the stored rows.
+///
+/// The fields are written out rather than `#[serde(flatten)]`ed: flattening costs the Worker
+/// several KB of Wasm. `crates/core/tests/contract.rs` holds `Summary` to the same schema.
 #[derive(Debug, Serialize)]
 pub struct Job {
     pub id: String,
     pub name: Option<String>,
     pub status: String,
     pub checks: String,
-    pub total_rows: i64,
-    pub unique_addresses: i64,
-    pub duplicates: i64,
-    pub processed: i64,
-    pub percent: i64,
+    pub total_rows: u64,
+    pub unique_addresses: u64,
+    pub duplicates: u64,
     pub counts: Counts,
-    pub reasons: BTreeMap<String, i64>,
-    pub top_domains: Vec<TopDomain>,
+    pub reasons: BTreeMap<ReasonCode, u64>,
+    pub top_domains: Vec<DomainCount>,
+    pub processed: u64,
+    pub percent: u64,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
-    pub eta_seconds: Option<i64>,
+    pub eta_seconds: Option<u64>,
     pub error: Option<JobError>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Counts {
-    #[serde(default)]
-    pub valid: i64,
-    #[serde(default)]
-    pub risky: i64,
-    #[serde(default)]
-    pub invalid: i64,
-    #[serde(default)]
-    pub unknown: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TopDomain {
-    pub domain: String,
-    pub rows: i64,
-    #[serde(flatten)]
-    pub counts: Counts,
 }
 
 #[derive(Deserialize)]
 struct Tally {
-    processed: i64,
-    duplicates: i64,
-    valid: Option<i64>,
-    risky: Option<i64>,
-    invalid: Option<i64>,
-    unknown: Option<i64>,
+    processed: u64,
+    duplicates: u64,
+    valid: Option<u64>,
+    risky: Option<u64>,
+    invalid: Option<u64>,
+    unknown: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct ReasonCount {
     code: String,
-    rows: i64,
+    rows: u64,
 }
 
 #[derive(Deserialize)]
-struct DomainCount {
+struct DomainRows {
     domain: String,
-    rows: i64,
-    valid: Option<i64>,
-    risky: Option<i64>,
-    invalid: Option<i64>,
-    unknown: Option<i64>,
+    valid: Option<u64>,
+    risky: Option<u64>,
+    invalid: Option<u64>,
+    unknown: Option<u64>,
+}
+
+impl DomainRows {
+    fn counts(&self) -> Counts {
+        Counts {
+            valid: self.valid.unwrap_or(0),
+            risky: self.risky.unwrap_or(0),
+            invalid: self.invalid.unwrap_or(0),
+            unknown: self.unknown.unwrap_or(0),
+        }
+    }
 }
 
 const VERDICT_SUMS: &str = "SUM(verdict = 'valid') AS valid, SUM(verdict = 'risky') AS risky, \
      SUM(verdict = 'invalid') AS invalid, SUM(verdict = 'unknown') AS unknown";
-/// The domains the job object lists.
-const TOP_DOMAINS: u32 = 10;
 
 /// A statement with its arguments bound.
 pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> worker::Result<D1PreparedStatement> {
@@ -168,7 +162,8 @@ pub async fn job_object(db: &D1Database, record: JobRecord, now: i64) -> worker:
                 &format!(
                     "SELECT domain, COUNT(*) AS rows, {VERDICT_SUMS} FROM rows \
                      WHERE job = ?1 AND domain IS NOT NULL \
-                     GROUP BY domain ORDER BY rows DESC, domain LIMIT {TOP_DOMAINS}"
+                     GROUP BY domain ORDER BY rows DESC, domain LIMIT {}",
+                    table::TOP_DOMAINS
                 ),
                 &[id],
             )?,
@@ -184,7 +179,7 @@ pub async fn job_object(db: &D1Database, record: JobRecord, now: i64) -> worker:
         None => Vec::new(),
     };
     let domains = match results.get(2) {
-        Some(r) => r.results::<DomainCount>()?,
+        Some(r) => r.results::<DomainRows>()?,
         None => Vec::new(),
     };
     let (processed, duplicates, counts) = match tally {
@@ -200,46 +195,58 @@ pub async fn job_object(db: &D1Database, record: JobRecord, now: i64) -> worker:
         ),
         None => (0, 0, Counts::default()),
     };
-    let total = record.total_rows;
-    // As `mailvet_core::table::Summary` counts them: the rows that repeat no earlier row.
-    let unique_addresses = total - duplicates;
-    let percent = if total > 0 {
-        processed * 100 / total
-    } else {
-        0
-    };
+    let total = record.total_rows.unsigned_abs();
+    let percent = (processed * 100).checked_div(total).unwrap_or(0);
     let eta_seconds = match (record.status.as_str(), record.started_at) {
         ("completed" | "failed" | "cancelled", _) => Some(0),
         ("running", Some(started)) if processed > 0 => {
-            let elapsed = (now - started).max(0);
-            Some(elapsed * (total - processed).max(0) / processed / 1000)
+            let elapsed = (now - started).unsigned_abs();
+            Some(elapsed * total.saturating_sub(processed) / processed / 1000)
         }
         _ => None,
     };
+    let summary = Summary {
+        total_rows: total,
+        // As the core counts them: the rows that repeat no earlier row.
+        unique_addresses: total.saturating_sub(duplicates),
+        duplicates,
+        counts,
+        reasons: reasons
+            .into_iter()
+            .filter_map(|r| Some((ReasonCode::from_str_code(&r.code)?, r.rows)))
+            .collect(),
+        top_domains: domains
+            .iter()
+            .map(|d| {
+                let counts = d.counts();
+                DomainCount {
+                    domain: d.domain.clone(),
+                    rows: counts.total(),
+                    counts,
+                }
+            })
+            .collect(),
+    };
+    let Summary {
+        total_rows,
+        unique_addresses,
+        duplicates,
+        counts,
+        reasons,
+        top_domains,
+    } = summary;
     Ok(Job {
         name: record.name,
         status: record.status,
         checks: record.checks,
-        total_rows: total,
+        total_rows,
         unique_addresses,
         duplicates,
+        counts,
+        reasons,
+        top_domains,
         processed,
         percent,
-        counts,
-        reasons: reasons.into_iter().map(|r| (r.code, r.rows)).collect(),
-        top_domains: domains
-            .into_iter()
-            .map(|d| TopDomain {
-                domain: d.domain,
-                rows: d.rows,
-                counts: Counts {
-                    valid: d.valid.unwrap_or(0),
-                    risky: d.risky.unwrap_or(0),
-                    invalid: d.invalid.unwrap_or(0),
-                    unknown: d.unknown.unwrap_or(0),
-                },
-            })
-            .collect(),
         created_at: random::iso(record.created_at),
         started_at: record.started_at.map(random::iso),
         finished_at: record.finished_at.map(random::iso),

@@ -23,6 +23,7 @@ use mailvet_core::lists::Lists;
 use mailvet_core::report::{Check, MailboxEvidence, NotAsked, Report, RouteKind, Skipped, Status};
 use mailvet_core::smtp::Outcome;
 use mailvet_core::syntax::{SyntaxErrorCode, Warning};
+use mailvet_core::table;
 use mailvet_core::verdict::{Policy, ReasonCode, Verdict};
 use serde_json::Value;
 
@@ -322,19 +323,74 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut V
             }
             "additionalProperties" => {
                 let properties = schema.get("properties").and_then(Value::as_object);
-                if rule == &Value::Bool(false)
-                    && let Some(object) = value.as_object()
-                {
-                    for name in object.keys() {
-                        if !properties.is_some_and(|p| p.contains_key(name)) {
+                let Some(object) = value.as_object() else {
+                    continue;
+                };
+                for (name, field) in object {
+                    if properties.is_some_and(|p| p.contains_key(name)) {
+                        continue;
+                    }
+                    match rule {
+                        Value::Bool(false) => {
                             errors.push(format!("{at}: `{name}` is not documented"));
                         }
+                        Value::Object(_) => {
+                            validate(doc, rule, field, &format!("{at}.{name}"), errors);
+                        }
+                        _ => {}
                     }
                 }
             }
             "items" => {
                 for (i, item) in value.as_array().into_iter().flatten().enumerate() {
                     validate(doc, rule, item, &format!("{at}[{i}]"), errors);
+                }
+            }
+            "minItems" | "maxItems" => {
+                let (Some(items), Some(bound)) = (value.as_array(), rule.as_u64()) else {
+                    continue;
+                };
+                let len = items.len() as u64;
+                if (keyword == "minItems" && len < bound) || (keyword == "maxItems" && len > bound)
+                {
+                    errors.push(format!("{at}: {len} items break {keyword} {bound}"));
+                }
+            }
+            "oneOf" => {
+                let matching = rule
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|option| {
+                        let mut found = Vec::new();
+                        validate(doc, option, value, at, &mut found);
+                        found.is_empty()
+                    })
+                    .count();
+                if matching != 1 {
+                    errors.push(format!("{at}: {value} matches {matching} of oneOf"));
+                }
+            }
+            "propertyNames" => {
+                for name in value.as_object().into_iter().flatten().map(|(k, _)| k) {
+                    let key = Value::String(name.clone());
+                    validate(doc, rule, &key, &format!("{at} key {name}"), errors);
+                }
+            }
+            // RFC 3339 §5.6 in UTC, as the job object writes its times.
+            "format" if rule == "date-time" => {
+                let ok = value.as_str().is_none_or(|t| {
+                    let b = t.as_bytes();
+                    b.len() >= 20
+                        && b[4] == b'-'
+                        && b[7] == b'-'
+                        && b[10] == b'T'
+                        && b[13] == b':'
+                        && b[16] == b':'
+                        && t.ends_with('Z')
+                });
+                if !ok {
+                    errors.push(format!("{at}: {value} is not an RFC 3339 time"));
                 }
             }
             other => errors.push(format!(
@@ -416,6 +472,88 @@ fn reports_equal_their_golden_files_and_the_openapi_schema() {
         }
     }
     assert!(failures.is_empty(), "{failures}");
+}
+
+/// The job object of the Jobs API: its counting part is the core's `table::Summary` (the
+/// Worker fills it from D1, the CLI writes it as `summary.json`), here the tally of every golden
+/// report; the rest is the Worker's. It must validate against the document's `Job` and
+/// `WebhookEvent`, and each of its rows as a `ResultLine`.
+#[test]
+fn job_objects_and_result_lines_validate_against_the_openapi_schema() {
+    let lists = Lists::new();
+    let doc = openapi();
+    let cases = cases(&lists);
+    let mut tally = table::Tally::default();
+    for (i, (_, report)) in cases.iter().enumerate() {
+        tally.add(report, i % 5 == 4);
+    }
+    let summary = serde_json::to_value(tally.summary()).expect("a summary serialises");
+    let total = summary["total_rows"].as_u64().expect("total_rows");
+    let mut job = serde_json::json!({
+        "id": "0123456789abcdef0123456789abcdef",
+        "name": null,
+        "status": "completed",
+        "checks": "smtp",
+        "processed": total,
+        "percent": 100,
+        "created_at": table::timestamp(1_764_585_660),
+        "started_at": table::timestamp(1_764_585_661),
+        "finished_at": table::timestamp(1_764_585_700),
+        "eta_seconds": 0,
+        "error": null,
+    });
+    for (name, value) in summary.as_object().expect("an object") {
+        job[name] = value.clone();
+    }
+    let mut errors = Vec::new();
+    let job_schema = serde_json::json!({ "$ref": "#/components/schemas/Job" });
+    validate(&doc, &job_schema, &job, "job", &mut errors);
+    // Every field the schema requires is one the object has, and the other way round.
+    let required = strings(&doc["components"]["schemas"]["Job"]["required"]);
+    let mut fields: Vec<String> = job.as_object().expect("object").keys().cloned().collect();
+    let mut wanted = required.clone();
+    fields.sort();
+    wanted.sort();
+    assert_eq!(
+        fields, wanted,
+        "the job object's fields are the documented ones"
+    );
+    let event = serde_json::json!({
+        "type": "job.completed",
+        "timestamp": table::timestamp(1_764_585_700),
+        "data": job,
+    });
+    let event_schema = serde_json::json!({ "$ref": "#/components/schemas/WebhookEvent" });
+    validate(&doc, &event_schema, &event, "event", &mut errors);
+    let failed = serde_json::json!({ "code": "csv_encoding", "message": "…" });
+    let mut failed_job = event["data"].clone();
+    failed_job["status"] = "failed".into();
+    failed_job["error"] = failed;
+    validate(&doc, &job_schema, &failed_job, "failed job", &mut errors);
+
+    let line_schema = serde_json::json!({ "$ref": "#/components/schemas/ResultLine" });
+    let names = table::column_names(&["email".to_owned(), "name".to_owned()]);
+    for (i, (_, report)) in cases.iter().enumerate() {
+        let values = [report.input.clone(), "Jane".to_owned()];
+        let line = table::RowReport {
+            row: i as u64 + 1,
+            columns: table::Columns {
+                names: &names,
+                values: &values,
+            },
+            duplicate_of: (i % 5 == 4).then_some(1),
+            report,
+        };
+        let line = serde_json::to_value(&line).expect("a line serialises");
+        validate(
+            &doc,
+            &line_schema,
+            &line,
+            &format!("line {}", i + 1),
+            &mut errors,
+        );
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -63,6 +63,10 @@ const TESTS: &[Test<Jobs>] = &[
         sigkill_mid_job_then_restart_completes,
     ),
     ("sweeper_gives_up_lost_chunks", sweeper_gives_up_lost_chunks),
+    (
+        "openapi_documents_the_jobs_api",
+        openapi_documents_the_jobs_api,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -1141,4 +1145,106 @@ fn sweeper_gives_up_lost_chunks(jobs: &Jobs) {
         lines[0]["report"]["checks"]["dns"]["skipped"],
         "not_completed"
     );
+}
+
+/// The job object has exactly the fields `Job` documents; every path of the Jobs API answers
+/// each documented method with a documented status, and the error codes these tests meet are
+/// all named in the document.
+fn openapi_documents_the_jobs_api(jobs: &Jobs) {
+    let doc = json_of(&jobs.open.get("/openapi.json").expect("GET /openapi.json"));
+    let job = post_text(&jobs.open, "checks=syntax", None, "lee@valid.test\n");
+    let id = job["id"].as_str().expect("id").to_owned();
+    let job = wait_for(&jobs.open, &id, None);
+    let mut fields: Vec<&str> = job
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut documented: Vec<&str> = doc["components"]["schemas"]["Job"]["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    fields.sort_unstable();
+    documented.sort_unstable();
+    assert_eq!(fields, documented);
+
+    let webhook = json!({ "url": "http://127.0.0.1:9/unused" }).to_string();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.starts_with("/v1/jobs") && !path.starts_with("/v1/webhooks") {
+            continue;
+        }
+        for (method, operation) in item.as_object().expect("path item") {
+            if method == "parameters" {
+                continue;
+            }
+            let method = method.to_ascii_uppercase();
+            let target = path.replace("{id}", &id);
+            let (target, content_type, body): (String, &str, Option<&[u8]>) =
+                match (method.as_str(), path.as_str()) {
+                    ("POST", "/v1/jobs") => (
+                        "/v1/jobs?checks=syntax".into(),
+                        "text/plain",
+                        Some(b"lee@valid.test\n"),
+                    ),
+                    ("POST", _) => (target, "application/json", Some(webhook.as_bytes())),
+                    ("DELETE", "/v1/webhooks/{id}") => (target, "text/plain", None),
+                    _ => (target, "text/plain", None),
+                };
+            // The job's own DELETE last of all.
+            if method == "DELETE" && path == "/v1/jobs/{id}" {
+                continue;
+            }
+            let r = jobs
+                .open
+                .request(&method, &target, &[("Content-Type", content_type)], body)
+                .expect(&target);
+            let statuses = operation["responses"].as_object().expect("responses");
+            assert!(
+                statuses.contains_key(&r.status.to_string()),
+                "{method} {path} answered {}, undocumented: {}",
+                r.status,
+                r.text()
+            );
+            operations += 1;
+        }
+    }
+    let r = jobs
+        .open
+        .request("DELETE", &format!("/v1/jobs/{id}"), &[], None)
+        .expect("DELETE");
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        operations + 1,
+        8,
+        "every operation of the Jobs API was asked"
+    );
+
+    let text = doc.to_string();
+    for code in [
+        "empty_list",
+        "csv_no_email_column",
+        "csv_encoding",
+        "too_many_rows",
+        "body_too_large",
+        "unsupported_media_type",
+        "length_required",
+        "job_not_finished",
+        "job_not_found",
+        "webhook_not_found",
+        "secret_key_required",
+        "invalid_format",
+        "invalid_verdict",
+        "invalid_limit",
+        "invalid_webhook_url",
+        "invalid_events",
+    ] {
+        assert!(
+            text.contains(&format!("`{code}`")),
+            "{code} is not documented"
+        );
+    }
 }

@@ -1254,6 +1254,11 @@ fn openapi(edge: &Edge) -> Value {
 fn openapi_paths_all_answer(edge: &Edge) {
     let doc = openapi(edge);
     let paths = doc["paths"].as_object().expect("paths");
+    // The Jobs API needs D1 and its own requests: tests/jobs.rs holds it to the document.
+    let paths: Vec<(&String, &Value)> = paths
+        .iter()
+        .filter(|(path, _)| !path.starts_with("/v1/jobs") && !path.starts_with("/v1/webhooks"))
+        .collect();
     assert_eq!(paths.len(), 4);
     let mut operations = 0;
     for (path, item) in paths {
