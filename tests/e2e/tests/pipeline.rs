@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use mailvet_e2e::World;
 use mailvet_e2e::runner::{self, Test};
-use mailvet_e2e::worker::Worker;
+use mailvet_e2e::worker::{Options, Worker};
 use serde_json::Value;
 
 const TOKEN: &str = "pipeline-e2e-probe-token";
@@ -42,6 +42,10 @@ const TESTS: &[Test<Pipeline>] = &[
         "no_data_and_the_configured_helo",
         no_data_and_the_configured_helo,
     ),
+    (
+        "a_job_probes_mailboxes_through_the_prober",
+        a_job_probes_mailboxes_through_the_prober,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -51,13 +55,19 @@ fn main() -> ExitCode {
             let world = World::from_env_or_start().map_err(|e| format!("the mail world: {e}"))?;
             let prober = Prober::start(&world)?;
             let url = prober.url.clone();
-            let worker = Worker::start(
+            // The jobs engine's tables too, for the job below.
+            let options = Options {
+                migrate: true,
+                ..Options::default()
+            };
+            let worker = Worker::start_with(
                 &world,
                 &[
                     ("PROBE_URL", &url),
                     ("PROBE_TOKEN", TOKEN),
                     ("PROBE_TIMEOUT_MS", "20000"),
                 ],
+                &options,
             )?;
             Ok(Pipeline {
                 worker,
@@ -204,4 +214,83 @@ fn no_data_and_the_configured_helo(p: &Pipeline) {
     );
     assert!(!log.contains("DATA attempted"), "{log}");
     assert!(!log.contains("SMTP protocol error in \"DATA\""), "{log}");
+}
+
+/// A job without `checks` defaults to `smtp` when a prober is configured: its rows go through
+/// the real prober to exim, and every mailbox verdict shows in the results.
+fn a_job_probes_mailboxes_through_the_prober(p: &Pipeline) {
+    let rows = [
+        "alice@valid.test",
+        "nobody@valid.test",
+        "anyone@catchall.test",
+        "jane@greylist.test",
+        "jane@nullmx.test",
+        "alice@VALID.TEST",
+    ];
+    let body = format!("{}\n", rows.join("\n"));
+    let r = p
+        .worker
+        .request(
+            "POST",
+            "/v1/jobs",
+            &[("Content-Type", "text/plain")],
+            Some(body.as_bytes()),
+        )
+        .expect("POST /v1/jobs");
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job: Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert_eq!(job["checks"], "smtp", "{job}");
+    let id = job["id"].as_str().expect("id").to_owned();
+    let started = std::time::Instant::now();
+    let job = loop {
+        let r = p.worker.get(&format!("/v1/jobs/{id}")).expect("GET");
+        let job: Value = serde_json::from_slice(&r.body).expect("JSON");
+        if job["status"] == "completed" {
+            break job;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not completed: {job}\n{}",
+            p.worker.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(job["processed"], rows.len(), "{job}");
+    assert_eq!(
+        job["duplicates"], 1,
+        "only the domain's case repeats: {job}"
+    );
+    let r = p
+        .worker
+        .get(&format!("/v1/jobs/{id}/results?format=jsonl"))
+        .expect("GET results");
+    let lines: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let outline: Vec<(&str, Vec<&str>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["report"]["verdict"].as_str().unwrap_or(""),
+                codes(&l["report"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outline,
+        [
+            ("valid", vec![]),
+            ("invalid", vec!["mailbox_not_found"]),
+            ("risky", vec!["catch_all"]),
+            ("unknown", vec!["smtp_temporary_failure"]),
+            ("invalid", vec!["null_mx"]),
+            ("valid", vec![]),
+        ],
+        "{}",
+        r.text()
+    );
+    assert_eq!(lines[0]["report"]["checks"]["smtp"]["code"], 250);
+    assert_eq!(lines[5]["duplicate_of"], 1);
 }
