@@ -14,8 +14,9 @@ mod webhooks;
 
 use futures_util::stream;
 use serde::Serialize;
-use worker::wasm_bindgen::JsValue;
-use worker::{Env, Request, Response};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{ByteStream, Env, FixedLengthStream, Request, Response, web_sys};
 
 use crate::api::{self, Depth};
 use crate::config::Config;
@@ -35,8 +36,10 @@ const MAX_PAGE: i64 = 100;
 /// Rows read from D1 per step of a results download.
 const RESULTS_PAGE: i64 = 500;
 /// The media types `POST /v1/jobs` reads.
-const ACCEPTED: &str = "text/csv, text/plain (one address a line) or application/json \
-                        ({\"emails\": [...]})";
+const ACCEPTED: &str = "text/csv, text/plain (one address a line), application/json \
+                        ({\"emails\": [...]}) or multipart/form-data with a file field";
+/// What a form may add to its file: boundaries, part headers and the small fields.
+const FORM_OVERHEAD: usize = 64 * 1024;
 
 fn param(req: &Request, name: &str) -> Result<Option<String>, ApiError> {
     Ok(req
@@ -86,13 +89,6 @@ pub async fn create(
     config: &Config,
     owner: &str,
 ) -> Result<Response, ApiError> {
-    let checks = match param(req, "checks")? {
-        Some(c) => Depth::parse(Some(&c))?,
-        None if config.probe.is_some() => Depth::Smtp,
-        None => Depth::Dns,
-    };
-    let name = param(req, "name")?.filter(|n| !n.is_empty());
-    let column = param(req, "column")?.filter(|c| !c.is_empty());
     let media = req
         .headers()
         .get("Content-Type")?
@@ -106,6 +102,9 @@ pub async fn create(
         "text/plain" => Format::Text,
         "text/csv" => Format::Csv,
         "application/json" => Format::Json,
+        // A browser form's upload: the list is its `file` field (its format by the file's type
+        // or name, CSV unless it says text), the parameters may be fields too.
+        "multipart/form-data" => Format::Csv,
         _ => {
             return Err(ApiError::new(
                 415,
@@ -121,23 +120,68 @@ pub async fn create(
             "Send the list with a Content-Length header.",
         ));
     };
-    if length > MAX_UPLOAD {
+    let form = media == "multipart/form-data";
+    // A form's own parts (boundaries, part headers, small fields) come on top of the file.
+    let limit = if form {
+        MAX_UPLOAD + FORM_OVERHEAD
+    } else {
+        MAX_UPLOAD
+    };
+    if length > limit {
         return Err(too_large());
     }
     if length == 0 {
         return Err(empty_list());
     }
+    let (file, fields) = if form {
+        let (file, fields) = read_form(req).await?;
+        (Some(file), Some(fields))
+    } else {
+        (None, None)
+    };
+    let field = |name: &str| -> Result<Option<String>, ApiError> {
+        let given = match param(req, name)? {
+            Some(value) => Some(value),
+            None => fields.as_ref().and_then(|f| f.get(name).as_string()),
+        };
+        Ok(given.filter(|v| !v.is_empty()))
+    };
+    let checks = match field("checks")? {
+        Some(c) => Depth::parse(Some(&c))?,
+        None if config.probe.is_some() => Depth::Smtp,
+        None => Depth::Dns,
+    };
+    let name = field("name")?;
+    let column = field("column")?;
+    let format = match &file {
+        Some(file) if file.type_() == "text/plain" || file.name().ends_with(".txt") => Format::Text,
+        _ => format,
+    };
 
     let id = random::id();
     let upload = format!("uploads/{id}");
     let bucket = env.bucket("UPLOADS")?;
     let (shape, rows) = match format {
         Format::Text | Format::Csv => {
-            let Some(body) = req.inner().body() else {
-                return Err(empty_list());
-            };
-            // Straight from the request into R2: the list never passes through Wasm memory.
-            bucket.put(&upload, body).execute().await?;
+            match &file {
+                Some(file) => {
+                    let size = file.size() as u64;
+                    if size as usize > MAX_UPLOAD {
+                        return Err(too_large());
+                    }
+                    // Piece by piece: R2 takes a stream of a known length only.
+                    let stream = FixedLengthStream::wrap(ByteStream::from(file.stream()), size);
+                    bucket.put(&upload, stream).execute().await?;
+                }
+                None => {
+                    let Some(body) = req.inner().body() else {
+                        return Err(empty_list());
+                    };
+                    // Straight from the request into R2: the list never passes through Wasm
+                    // memory.
+                    bucket.put(&upload, body).execute().await?;
+                }
+            }
             match rows::inspect(&bucket, &upload, format, column.as_deref()).await {
                 Ok(found) => found,
                 Err(e) => {
@@ -203,6 +247,27 @@ pub async fn create(
         .headers_mut()
         .set("Location", &format!("/v1/jobs/{id}"))?;
     Ok(response)
+}
+
+/// The `file` of a `multipart/form-data` body, and all its fields. The runtime parses the form
+/// (outside Wasm memory); the file is then read piece by piece.
+async fn read_form(req: &Request) -> Result<(web_sys::File, web_sys::FormData), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_form",
+            "The form could not be read: send the list as its file field.",
+        )
+    };
+    let promise = req.inner().form_data().map_err(|_| invalid())?;
+    let form: web_sys::FormData = JsFuture::from(promise)
+        .await
+        .map_err(|_| invalid())?
+        .dyn_into()
+        .map_err(|_| invalid())?;
+    let file = form.get("file").dyn_into::<web_sys::File>().map_err(|_| {
+        ApiError::bad_request("missing_file", "The form has no file field with the list.")
+    })?;
+    Ok((file, form))
 }
 
 /// A JSON answer that no cache keeps (it describes the caller's list).

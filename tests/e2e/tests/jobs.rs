@@ -67,6 +67,10 @@ const TESTS: &[Test<Jobs>] = &[
         "openapi_documents_the_jobs_api",
         openapi_documents_the_jobs_api,
     ),
+    (
+        "a_browser_form_uploads_a_file",
+        a_browser_form_uploads_a_file,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -1241,10 +1245,94 @@ fn openapi_documents_the_jobs_api(jobs: &Jobs) {
         "invalid_limit",
         "invalid_webhook_url",
         "invalid_events",
+        "missing_file",
+        "invalid_form",
     ] {
         assert!(
             text.contains(&format!("`{code}`")),
             "{code} is not documented"
         );
     }
+}
+
+/// A `multipart/form-data` body as a browser form sends it.
+fn form(boundary: &str, fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((filename, content_type, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
+}
+
+fn a_browser_form_uploads_a_file(jobs: &Jobs) {
+    let boundary = "----mailvetFormBoundary7MA4YWxkTrZu0gW";
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let post = |body: &[u8]| {
+        jobs.open
+            .request(
+                "POST",
+                "/v1/jobs",
+                &[("Content-Type", content_type.as_str())],
+                Some(body),
+            )
+            .expect("POST")
+    };
+    // A CSV file, its parameters as form fields.
+    let csv = b"name;Email\nMay;may@valid.test\nNed;not an address\n";
+    let body = form(
+        boundary,
+        &[
+            ("checks", "syntax"),
+            ("name", "from a form"),
+            ("column", "email"),
+        ],
+        Some(("contacts.csv", "text/csv", csv)),
+    );
+    let r = post(&body);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job = json_of(&r);
+    assert_eq!(
+        (&job["name"], &job["checks"], &job["total_rows"]),
+        (&json!("from a form"), &json!("syntax"), &json!(2)),
+        "{job}"
+    );
+    let id = job["id"].as_str().expect("id").to_owned();
+    wait_for(&jobs.open, &id, None);
+    let table = results(&jobs.open, &id, "format=csv").text();
+    assert_eq!(
+        table,
+        "name;Email;mailvet_verdict;mailvet_reasons;mailvet_suggestion;mailvet_score;mailvet_duplicate_of\r\n\
+         May;may@valid.test;valid;;;70;\r\n\
+         Ned;not an address;invalid;invalid_syntax;;0;\r\n",
+        "the CSV comes back in its own delimiter"
+    );
+    // A text file is one address a line.
+    let body = form(
+        boundary,
+        &[("checks", "syntax")],
+        Some(("list.txt", "text/plain", b"a,b@valid.test\n")),
+    );
+    let r = post(&body);
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(json_of(&r)["total_rows"], 1);
+    // A form without the file.
+    let r = post(&form(boundary, &[("checks", "syntax")], None));
+    assert_eq!((r.status, error_code(&r).as_str()), (400, "missing_file"));
 }
