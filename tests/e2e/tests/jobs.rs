@@ -71,6 +71,10 @@ const TESTS: &[Test<Jobs>] = &[
         "a_browser_form_uploads_a_file",
         a_browser_form_uploads_a_file,
     ),
+    (
+        "webhook_retries_then_gone_disables",
+        webhook_retries_then_gone_disables,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -775,14 +779,29 @@ impl Delivery {
     }
 }
 
+/// How a receiver answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// 204 to everything.
+    Ok,
+    /// 500 to the first attempt of each message (by `webhook-id`), 204 to the next.
+    FailFirst,
+    /// 410 Gone.
+    Gone,
+}
+
 /// A webhook receiver on loopback: records each request, answers 204.
 fn receiver() -> (String, Arc<Mutex<Vec<Delivery>>>) {
+    receiver_answering(Answer::Ok)
+}
+
+fn receiver_answering(answer: Answer) -> (String, Arc<Mutex<Vec<Delivery>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!(
         "http://{}/hooks/mailvet",
         listener.local_addr().expect("addr")
     );
-    let got = Arc::new(Mutex::new(Vec::new()));
+    let got: Arc<Mutex<Vec<Delivery>>> = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&got);
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
@@ -811,12 +830,22 @@ fn receiver() -> (String, Arc<Mutex<Vec<Delivery>>>) {
             if reader.read_exact(&mut body).is_err() {
                 continue;
             }
-            seen.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(Delivery { headers, body });
-            let _ = reader
-                .get_mut()
-                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            let delivery = Delivery { headers, body };
+            let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+            let again = seen
+                .iter()
+                .any(|d| d.header("webhook-id") == delivery.header("webhook-id"));
+            seen.push(delivery);
+            drop(seen);
+            let status = match answer {
+                Answer::Ok => "204 No Content",
+                Answer::FailFirst if again => "204 No Content",
+                Answer::FailFirst => "500 Internal Server Error",
+                Answer::Gone => "410 Gone",
+            };
+            let reply =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = reader.get_mut().write_all(reply.as_bytes());
         }
     });
     (url, got)
@@ -1335,4 +1364,122 @@ fn a_browser_form_uploads_a_file(jobs: &Jobs) {
     // A form without the file.
     let r = post(&form(boundary, &[("checks", "syntax")], None));
     assert_eq!((r.status, error_code(&r).as_str()), (400, "missing_file"));
+}
+
+fn register(jobs: &Jobs, url: &str) -> (String, String) {
+    let r = jobs
+        .open
+        .request(
+            "POST",
+            "/v1/webhooks",
+            &[("Content-Type", "application/json")],
+            Some(
+                json!({ "url": url, "events": ["job.completed"] })
+                    .to_string()
+                    .as_bytes(),
+            ),
+        )
+        .expect("POST /v1/webhooks");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let hook = json_of(&r);
+    (
+        hook["id"].as_str().expect("id").to_owned(),
+        hook["secret"].as_str().expect("secret").to_owned(),
+    )
+}
+
+/// Deliveries about job `id`, waiting up to `patience` for at least `count` of them.
+fn deliveries_about(
+    got: &Arc<Mutex<Vec<Delivery>>>,
+    id: &str,
+    count: usize,
+    patience: Duration,
+) -> Vec<Delivery> {
+    let about = || -> Vec<Delivery> {
+        got.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|d| {
+                serde_json::from_slice::<Value>(&d.body).is_ok_and(|b| b["data"]["id"] == id)
+            })
+            .cloned()
+            .collect()
+    };
+    let started = Instant::now();
+    while about().len() < count && started.elapsed() < patience {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    about()
+}
+
+/// A receiver that fails the first attempt gets the same message again after the
+/// specification's 5 seconds, with the same `webhook-id` and a fresh signature; a receiver that
+/// answers 410 Gone disables its webhook.
+fn webhook_retries_then_gone_disables(jobs: &Jobs) {
+    let (flaky_url, flaky) = receiver_answering(Answer::FailFirst);
+    let (flaky_id, flaky_secret) = register(jobs, &flaky_url);
+    let (gone_url, gone) = receiver_answering(Answer::Gone);
+    let (gone_id, _) = register(jobs, &gone_url);
+
+    let job = post_text(&jobs.open, "checks=syntax", None, "olga@valid.test\n");
+    let id = job["id"].as_str().expect("id").to_owned();
+    wait_for(&jobs.open, &id, None);
+    let attempts = deliveries_about(&flaky, &id, 2, Duration::from_secs(40));
+    assert_eq!(attempts.len(), 2, "one failure, one retry");
+    assert_eq!(
+        attempts[0].header("webhook-id"),
+        attempts[1].header("webhook-id"),
+        "the same message"
+    );
+    assert!(attempts.iter().all(|d| signature_valid(&flaky_secret, d)));
+    let [first, second] = [&attempts[0], &attempts[1]].map(|d| {
+        d.header("webhook-timestamp")
+            .parse::<u64>()
+            .expect("Unix seconds")
+    });
+    assert!(
+        second >= first + 4,
+        "retried after 5 s: {first} then {second}"
+    );
+
+    // Other tests' jobs have the same owner: whichever job came first, one 410 disables it.
+    assert!(
+        !gone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty(),
+        "the gone receiver was asked once at least"
+    );
+    let started = Instant::now();
+    loop {
+        let listed = json_of(&jobs.open.get("/v1/webhooks").expect("GET"));
+        let hook = listed["webhooks"]
+            .as_array()
+            .expect("webhooks")
+            .iter()
+            .find(|h| h["id"] == gone_id.as_str())
+            .cloned()
+            .expect("listed");
+        if hook["disabled"] == true {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{hook}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A disabled webhook hears of no later job.
+    let later = post_text(&jobs.open, "checks=syntax", None, "pam@valid.test\n");
+    let later = later["id"].as_str().expect("id").to_owned();
+    wait_for(&jobs.open, &later, None);
+    assert_eq!(
+        deliveries_about(&flaky, &later, 1, Duration::from_secs(20)).len(),
+        1
+    );
+    assert!(deliveries_about(&gone, &later, 1, Duration::from_secs(2)).is_empty());
+    for hook in [flaky_id, gone_id] {
+        let r = jobs
+            .open
+            .request("DELETE", &format!("/v1/webhooks/{hook}"), &[], None)
+            .expect("DELETE");
+        assert_eq!(r.status, 204);
+    }
 }
