@@ -10,6 +10,7 @@ pub mod auth;
 pub mod dns;
 pub mod lists;
 pub mod report;
+pub mod sender;
 pub mod smtp;
 pub mod suggest;
 pub mod syntax;
