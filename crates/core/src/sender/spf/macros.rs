@@ -79,6 +79,18 @@ impl MacroString {
         Ok(MacroString { parts })
     }
 
+    /// The string when it has no macros: a name known without a client.
+    pub fn literal(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Macro { .. } => return None,
+            }
+        }
+        Some(out)
+    }
+
     /// Whether the string ends in a macro (then a domain-spec needs no top label, §7.1).
     pub fn ends_in_macro(&self) -> bool {
         matches!(self.parts.last(), Some(Part::Macro { .. }))

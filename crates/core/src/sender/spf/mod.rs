@@ -9,6 +9,7 @@
 
 pub mod macros;
 pub mod record;
+pub mod tree;
 
 use std::collections::HashMap;
 use std::fmt;
