@@ -16,6 +16,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use macros::{MacroString, MacroValues};
+
+use crate::dns::{Message, RData, Rcode, RecordType};
 use record::{Mechanism, Qualifier, Term};
 
 /// The limit of terms that ask DNS during one evaluation (§4.6.4).
@@ -58,8 +60,53 @@ pub enum Answer {
     Failed,
 }
 
+impl QueryType {
+    /// The DNS record type asked.
+    pub fn record_type(self) -> RecordType {
+        match self {
+            QueryType::Txt => RecordType::Txt,
+            QueryType::A => RecordType::A,
+            QueryType::Aaaa => RecordType::Aaaa,
+            QueryType::Mx => RecordType::Mx,
+            QueryType::Ptr => RecordType::Ptr,
+        }
+    }
+}
+
+impl Answer {
+    /// The answer in a DNS response to `name` and `kind` (`None`: no response came). CNAME
+    /// chains in the answer are followed (RFC 1034 §3.6.2).
+    pub fn from_message(name: &str, kind: QueryType, message: Option<&Message>) -> Answer {
+        let Some(message) = message else {
+            return Answer::Failed;
+        };
+        match message.rcode {
+            Rcode::NoError => {}
+            Rcode::NxDomain => return Answer::NoSuchName,
+            _ => return Answer::Failed,
+        }
+        if message.truncated {
+            return Answer::Failed;
+        }
+        let records = message
+            .answers_for(name, kind.record_type())
+            .into_iter()
+            .filter_map(|record| match &record.data {
+                RData::Txt(parts) => Some(Rdata::Txt(parts.concat())),
+                RData::A(a) => Some(Rdata::A(*a)),
+                RData::Aaaa(a) => Some(Rdata::Aaaa(*a)),
+                RData::Mx { exchange, .. } => Some(Rdata::Mx(exchange.clone())),
+                RData::Ptr(name) => Some(Rdata::Ptr(name.clone())),
+                _ => None,
+            })
+            .collect();
+        Answer::Records(records)
+    }
+}
+
 /// The result of `check_host()` (§2.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SpfResult {
     None,
     Neutral,
@@ -164,6 +211,23 @@ impl CheckHost {
     /// Takes DNS's answer to a query [`CheckHost::step`] asked for.
     pub fn answer(&mut self, name: &str, kind: QueryType, answer: Answer) {
         self.answers.insert((name_key(name), kind), answer);
+    }
+
+    /// The whole evaluation, `ask` answering each query.
+    pub async fn run<F, Fut>(mut self, mut ask: F) -> Evaluation
+    where
+        F: FnMut(String, QueryType) -> Fut,
+        Fut: Future<Output = Answer>,
+    {
+        loop {
+            match self.step() {
+                Step::Query(name, kind) => {
+                    let answer = ask(name.clone(), kind).await;
+                    self.answer(&name, kind, answer);
+                }
+                Step::Done(evaluation) => return evaluation,
+            }
+        }
     }
 
     /// The next query, or the evaluation.

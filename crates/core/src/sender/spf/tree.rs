@@ -74,6 +74,23 @@ impl SpfTree {
         self.answers.insert((key(name), kind), answer);
     }
 
+    /// The whole analysis, `ask` answering each query.
+    pub async fn run<F, Fut>(mut self, mut ask: F) -> SpfAnalysis
+    where
+        F: FnMut(String, QueryType) -> Fut,
+        Fut: Future<Output = Answer>,
+    {
+        loop {
+            match self.step() {
+                TreeStep::Query(name, kind) => {
+                    let answer = ask(name.clone(), kind).await;
+                    self.answer(&name, kind, answer);
+                }
+                TreeStep::Done(analysis) => return analysis,
+            }
+        }
+    }
+
     pub fn step(&self) -> TreeStep {
         let mut walk = Walk { tree: self };
         match walk.node(&self.domain.clone(), 0) {
