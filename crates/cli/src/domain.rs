@@ -15,11 +15,14 @@ use mailvet_core::sender::report::{self, MxReport, SpfIpResult, SpfReport};
 use mailvet_core::sender::spf::tree::SpfTree;
 use mailvet_core::sender::spf::{Answer, CheckHost, QueryType, Rdata};
 use mailvet_core::sender::{Finding, FindingCode, Severity};
+use mailvet_core::smtp::{Capabilities, Command, Reply};
 use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use crate::Failure;
 use crate::doh::{DnsArgs, Resolver};
+use crate::probe::special::special_purpose;
 
 #[derive(Debug, Args)]
 pub struct DomainArgs {
@@ -37,6 +40,27 @@ pub struct DomainArgs {
 
     #[command(flatten)]
     doh: DnsArgs,
+
+    /// Do not ask the mail hosts whether they offer STARTTLS (port 25 is often blocked on
+    /// home and cloud networks).
+    #[arg(long)]
+    no_smtp: bool,
+
+    /// The port the mail hosts are asked on.
+    #[arg(long, value_name = "PORT", default_value_t = 25)]
+    smtp_port: u16,
+
+    /// How long a mail host has to greet and answer EHLO.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::parse_secs)]
+    smtp_timeout: Duration,
+
+    /// The name given in EHLO. Default: this machine's name.
+    #[arg(long, value_name = "NAME")]
+    helo: Option<String>,
+
+    /// Ask mail hosts at private, loopback and other special addresses too (tests).
+    #[arg(long)]
+    allow_private: bool,
 
     /// Output format. Default: table on a terminal, else json.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -113,17 +137,11 @@ async fn plain_query(server: SocketAddr, name: &str, rtype: RecordType) -> Optio
     let mut stream = TcpStream::connect(server).await.ok()?;
     let mut framed = u16::try_from(query.len()).ok()?.to_be_bytes().to_vec();
     framed.extend_from_slice(&query);
-    tokio::io::AsyncWriteExt::write_all(&mut stream, &framed)
-        .await
-        .ok()?;
+    stream.write_all(&framed).await.ok()?;
     let mut length = [0; 2];
-    tokio::io::AsyncReadExt::read_exact(&mut stream, &mut length)
-        .await
-        .ok()?;
+    stream.read_exact(&mut length).await.ok()?;
     let mut body = vec![0; usize::from(u16::from_be_bytes(length))];
-    tokio::io::AsyncReadExt::read_exact(&mut stream, &mut body)
-        .await
-        .ok()?;
+    stream.read_exact(&mut body).await.ok()?;
     parse_response(&body)
         .ok()
         .filter(|m| m.answers_query(id, name, rtype))
@@ -157,7 +175,17 @@ pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure(format!("starting the runtime: {e}")))?;
-    let report = runtime.block_on(check(&dns, &domain, &args.ips));
+    let helo = args.helo.clone().unwrap_or_else(crate::probe::host_name);
+    Command::Ehlo(&helo)
+        .to_bytes()
+        .map_err(|e| Failure(format!("--helo {helo:?}: {e}")))?;
+    let smtp = (!args.no_smtp).then_some(Smtp {
+        port: args.smtp_port,
+        timeout: args.smtp_timeout,
+        helo,
+        allow_private: args.allow_private,
+    });
+    let report = runtime.block_on(check(&dns, &domain, &args.ips, smtp.as_ref()));
     let terminal = io::stdout().is_terminal();
     let format = args.format.unwrap_or(if terminal {
         DomainFormat::Table
@@ -181,7 +209,7 @@ pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Every check of `domain`, its DNS asked through `dns`.
-async fn check(dns: &Dns, domain: &str, ips: &[IpAddr]) -> DomainReport {
+async fn check(dns: &Dns, domain: &str, ips: &[IpAddr], smtp: Option<&Smtp>) -> DomainReport {
     let ask = |name: String, kind: QueryType| async move { dns.answer(&name, kind).await };
     let analysis = SpfTree::new(domain).run(ask).await;
     let now = SystemTime::now()
@@ -196,9 +224,26 @@ async fn check(dns: &Dns, domain: &str, ips: &[IpAddr]) -> DomainReport {
         results.push(SpfIpResult::new(ip, evaluation));
     }
     let (route, hosts) = mail_hosts(dns, domain).await;
+    let mut starttls = Vec::with_capacity(hosts.len());
+    for (_, addresses) in &hosts {
+        let offered = match (smtp, addresses.first()) {
+            (Some(smtp), Some(&address)) => smtp.offers_starttls(address).await,
+            _ => None,
+        };
+        starttls.push(offered);
+    }
     let mut findings = analysis.findings.clone();
     if let Some(route) = &route {
         findings.extend(report::mx_findings(domain, route, &hosts));
+    }
+    for ((host, _), offered) in hosts.iter().zip(&starttls) {
+        if *offered == Some(false) {
+            findings.push(Finding::new(
+                FindingCode::MxNoStarttls,
+                format!("The mail host {} of {domain} does not offer STARTTLS, so mail to it travels unencrypted (RFC 3207).", host.host),
+                format!("Turn on STARTTLS on {} with a certificate for its name.", host.host),
+            ));
+        }
     }
     DomainReport {
         domain: domain.to_owned(),
@@ -213,14 +258,67 @@ async fn check(dns: &Dns, domain: &str, ips: &[IpAddr]) -> DomainReport {
         },
         mx: hosts
             .into_iter()
-            .map(|(host, addresses)| MxReport {
+            .zip(starttls)
+            .map(|((host, addresses), starttls)| MxReport {
                 host: host.host,
                 preference: host.preference,
                 implicit: host.implicit,
                 addresses,
+                starttls,
             })
             .collect(),
         findings,
+    }
+}
+
+/// How mail hosts are asked whether they offer STARTTLS.
+struct Smtp {
+    port: u16,
+    timeout: Duration,
+    helo: String,
+    allow_private: bool,
+}
+
+impl Smtp {
+    /// Whether the mail host at `address` offers STARTTLS in its EHLO reply (RFC 3207 §4);
+    /// `None` when it could not be asked (refused as a special address, unreachable, no EHLO).
+    async fn offers_starttls(&self, address: IpAddr) -> Option<bool> {
+        if !self.allow_private && special_purpose(address).is_some() {
+            return None;
+        }
+        let exchange = async {
+            let mut stream = TcpStream::connect((address, self.port)).await.ok()?;
+            let greeting = read_reply(&mut stream).await?;
+            if greeting.code != 220 {
+                return None;
+            }
+            let ehlo = Command::Ehlo(&self.helo).to_bytes().ok()?;
+            stream.write_all(&ehlo).await.ok()?;
+            let reply = read_reply(&mut stream).await?;
+            let quit = Command::Quit.to_bytes().ok()?;
+            let _ = stream.write_all(&quit).await;
+            (reply.code == 250).then(|| Capabilities::from_ehlo(&reply).starttls)
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// One SMTP reply from `stream`.
+async fn read_reply(stream: &mut TcpStream) -> Option<Reply> {
+    let mut buffer = Vec::new();
+    loop {
+        if let Ok(Some((reply, _))) = Reply::parse(&buffer) {
+            return Some(reply);
+        }
+        let mut chunk = [0; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buffer.len() > 64 * 1024 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
     }
 }
 

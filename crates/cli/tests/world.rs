@@ -151,6 +151,10 @@ const TESTS: &[Test<World>] = &[
         "domain_doh_and_plain_dns_agree",
         domain::doh_and_plain_dns_give_the_same_report,
     ),
+    (
+        "domain_special_addresses_not_asked",
+        domain::special_addresses_are_not_asked_unless_allowed,
+    ),
 ];
 
 fn main() -> ExitCode {

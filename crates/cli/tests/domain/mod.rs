@@ -9,7 +9,20 @@ use crate::support::run;
 /// `mailvet domain NAME --dns <world> --format json ARGS`, its report.
 fn domain(world: &World, name: &str, args: &[&str]) -> Value {
     let server = world.dns_addr().to_string();
-    let mut all = vec!["domain", name, "--dns", &server, "--format", "json"];
+    let port = world.smtp_addr().port().to_string();
+    let mut all = vec![
+        "domain",
+        name,
+        "--dns",
+        &server,
+        "--format",
+        "json",
+        "--smtp-port",
+        &port,
+        "--allow-private",
+        "--helo",
+        "health.mailvet.test",
+    ];
     all.extend(args);
     let output = run(&all, b"");
     assert!(
@@ -45,6 +58,7 @@ pub fn a_good_domain_has_nothing_to_fix(world: &World) {
     assert_eq!(results[1]["result"], "fail");
     assert_eq!(report["mx"][0]["host"], "mx.good.health.test");
     assert_eq!(report["mx"][0]["addresses"][0], "127.0.0.1");
+    assert_eq!(report["mx"][0]["starttls"], true);
 }
 
 pub fn every_spf_and_mx_finding_comes_from_its_case(world: &World) {
@@ -59,6 +73,7 @@ pub fn every_spf_and_mx_finding_comes_from_its_case(world: &World) {
         ("nospf.health.test", "spf_missing"),
         ("nomx.health.test", "mx_missing"),
         ("mxnoaddr.health.test", "mx_host_no_address"),
+        ("notls.health.test", "mx_no_starttls"),
     ] {
         let report = domain(world, name, &[]);
         assert!(
@@ -121,6 +136,7 @@ pub fn spf_macros_are_evaluated_per_address(world: &World) {
 
 pub fn doh_and_plain_dns_give_the_same_report(world: &World) {
     let plain = domain(world, "toomany.health.test", &["--ip", "127.0.0.1"]);
+    let port = world.smtp_addr().port().to_string();
     let output = run(
         &[
             "domain",
@@ -131,6 +147,11 @@ pub fn doh_and_plain_dns_give_the_same_report(world: &World) {
             "json",
             "--ip",
             "127.0.0.1",
+            "--smtp-port",
+            &port,
+            "--allow-private",
+            "--helo",
+            "health.mailvet.test",
         ],
         b"",
     );
@@ -141,4 +162,36 @@ pub fn doh_and_plain_dns_give_the_same_report(world: &World) {
     );
     let doh: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(doh, plain);
+    // The path of terms, outermost first, down the include that matched.
+    assert_eq!(
+        plain["spf"]["results"][0]["path"],
+        serde_json::json!([
+            "toomany.health.test: include:i1.health.test",
+            "i1.health.test: include:i3.health.test",
+            "i3.health.test: a:mx.good.health.test"
+        ])
+    );
+}
+
+pub fn special_addresses_are_not_asked_unless_allowed(world: &World) {
+    let server = world.dns_addr().to_string();
+    let port = world.smtp_addr().port().to_string();
+    let output = run(
+        &[
+            "domain",
+            "notls.health.test",
+            "--dns",
+            &server,
+            "--format",
+            "json",
+            "--smtp-port",
+            &port,
+        ],
+        b"",
+    );
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    // Loopback is refused without --allow-private: not asked, so no finding either way.
+    assert_eq!(report["mx"][0]["starttls"], Value::Null);
+    assert!(!codes(&report).contains(&"mx_no_starttls".to_owned()));
 }

@@ -56,6 +56,9 @@ pub struct MxReport {
     /// The domain itself, for lack of MX records (RFC 5321 §5.1).
     pub implicit: bool,
     pub addresses: Vec<IpAddr>,
+    /// Whether the host offers STARTTLS in its EHLO reply (native checks only; `None`: not
+    /// asked, or it could not be reached).
+    pub starttls: Option<bool>,
 }
 
 /// The MX part: the hosts and their addresses, and what is wrong with them.

@@ -354,8 +354,10 @@ impl<'a> Run<'a> {
             if mechanism.asks_dns() {
                 self.count_lookup(text)?;
             }
+            // The path reads outermost first: a matching include's own path follows it.
+            let depth = self.path.len();
             if self.matches(domain, mechanism)? {
-                self.path.push(format!("{domain}: {text}"));
+                self.path.insert(depth, format!("{domain}: {text}"));
                 let result = match qualifier {
                     Qualifier::Pass => SpfResult::Pass,
                     Qualifier::Fail => SpfResult::Fail,
@@ -392,11 +394,7 @@ impl<'a> Run<'a> {
                 let depth = self.path.len();
                 let (result, _) = self.check_host(&target)?;
                 match result {
-                    SpfResult::Pass => {
-                        self.path
-                            .insert(depth, format!("{domain}: include:{target}"));
-                        true
-                    }
+                    SpfResult::Pass => true,
                     SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => {
                         self.path.truncate(depth);
                         false
