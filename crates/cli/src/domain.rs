@@ -9,14 +9,11 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
-use mailvet_core::dns::route::{MailRoute, MxHost};
-use mailvet_core::dns::{Message, RData, Rcode, RecordType, build_query, parse_response};
-use mailvet_core::sender::report::{self, MxReport, SpfIpResult, SpfReport};
-use mailvet_core::sender::spf::tree::SpfTree;
-use mailvet_core::sender::spf::{Answer, CheckHost, QueryType, Rdata};
-use mailvet_core::sender::{Finding, FindingCode, Severity};
+use mailvet_core::dns::{Message, RecordType, build_query, parse_response};
+use mailvet_core::sender::domain::DomainReport;
+use mailvet_core::sender::spf::{Answer, QueryType};
+use mailvet_core::sender::{self, Severity};
 use mailvet_core::smtp::{Capabilities, Command, Reply};
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -147,18 +144,6 @@ async fn plain_query(server: SocketAddr, name: &str, rtype: RecordType) -> Optio
         .filter(|m| m.answers_query(id, name, rtype))
 }
 
-/// The report of `mailvet domain`.
-#[derive(Debug, Serialize)]
-pub struct DomainReport {
-    pub domain: String,
-    pub grade: char,
-    /// The findings to fix for an A, most important first.
-    pub to_reach_a: Vec<FindingCode>,
-    pub spf: SpfReport,
-    pub mx: Vec<MxReport>,
-    pub findings: Vec<Finding>,
-}
-
 pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
     let domain = args.name.trim().trim_end_matches('.').to_ascii_lowercase();
     if mailvet_core::syntax::parse(&format!("postmaster@{domain}")).is_err() {
@@ -208,67 +193,26 @@ pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every check of `domain`, its DNS asked through `dns`.
+/// Every check of `domain`: the core's over `dns`, then STARTTLS of each mail host.
 async fn check(dns: &Dns, domain: &str, ips: &[IpAddr], smtp: Option<&Smtp>) -> DomainReport {
-    let ask = |name: String, kind: QueryType| async move { dns.answer(&name, kind).await };
-    let analysis = SpfTree::new(domain).run(ask).await;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut results = Vec::new();
-    for &ip in ips {
-        let evaluation = CheckHost::new(ip, domain, &format!("postmaster@{domain}"), domain)
-            .at(now)
-            .run(ask)
-            .await;
-        results.push(SpfIpResult::new(ip, evaluation));
-    }
-    let (route, hosts) = mail_hosts(dns, domain).await;
-    let mut starttls = Vec::with_capacity(hosts.len());
-    for (_, addresses) in &hosts {
-        let offered = match (smtp, addresses.first()) {
-            (Some(smtp), Some(&address)) => smtp.offers_starttls(address).await,
-            _ => None,
-        };
-        starttls.push(offered);
-    }
-    let mut findings = analysis.findings.clone();
-    if let Some(route) = &route {
-        findings.extend(report::mx_findings(domain, route, &hosts));
-    }
-    for ((host, _), offered) in hosts.iter().zip(&starttls) {
-        if *offered == Some(false) {
-            findings.push(Finding::new(
-                FindingCode::MxNoStarttls,
-                format!("The mail host {} of {domain} does not offer STARTTLS, so mail to it travels unencrypted (RFC 3207).", host.host),
-                format!("Turn on STARTTLS on {} with a certificate for its name.", host.host),
-            ));
+    let mut report = sender::domain::check(domain, ips, now, |name, kind| async move {
+        dns.answer(&name, kind).await
+    })
+    .await;
+    if let Some(smtp) = smtp {
+        let mut offered = Vec::with_capacity(report.mx.len());
+        for host in &report.mx {
+            offered.push(match host.addresses.first() {
+                Some(&address) => smtp.offers_starttls(address).await,
+                None => None,
+            });
         }
+        report.add_starttls(&offered);
     }
-    DomainReport {
-        domain: domain.to_owned(),
-        grade: report::grade(&findings),
-        to_reach_a: report::to_reach_a(&findings),
-        spf: SpfReport {
-            record: analysis.root.record.clone(),
-            lookups: analysis.root.total,
-            void_lookups: analysis.root.void_lookups,
-            tree: analysis.root,
-            results,
-        },
-        mx: hosts
-            .into_iter()
-            .zip(starttls)
-            .map(|((host, addresses), starttls)| MxReport {
-                host: host.host,
-                preference: host.preference,
-                implicit: host.implicit,
-                addresses,
-                starttls,
-            })
-            .collect(),
-        findings,
-    }
+    report
 }
 
 /// How mail hosts are asked whether they offer STARTTLS.
@@ -320,72 +264,6 @@ async fn read_reply(stream: &mut TcpStream) -> Option<Reply> {
         }
         buffer.extend_from_slice(&chunk[..n]);
     }
-}
-
-/// The domain's mail hosts as its MX records name them (an MX host without an address is
-/// kept, unlike for delivery), each with its addresses; `None` when DNS gave no answer.
-async fn mail_hosts(dns: &Dns, domain: &str) -> (Option<MailRoute>, Vec<(MxHost, Vec<IpAddr>)>) {
-    let Some(message) = dns.lookup(domain, RecordType::Mx).await else {
-        return (None, Vec::new());
-    };
-    match message.rcode {
-        Rcode::NoError => {}
-        Rcode::NxDomain => return (Some(MailRoute::DomainNotFound), Vec::new()),
-        _ => return (None, Vec::new()),
-    }
-    let mut mx: Vec<MxHost> = message
-        .answers_for(domain, RecordType::Mx)
-        .into_iter()
-        .filter_map(|record| match &record.data {
-            RData::Mx {
-                preference,
-                exchange,
-            } => Some(MxHost {
-                preference: *preference,
-                host: exchange.trim_end_matches('.').to_ascii_lowercase(),
-                implicit: false,
-            }),
-            _ => None,
-        })
-        .collect();
-    mx.sort_by(|a, b| (a.preference, &a.host).cmp(&(b.preference, &b.host)));
-    mx.dedup_by(|a, b| a.host == b.host);
-    // RFC 7505 §3: a single MX of preference 0 naming the root.
-    if let [only] = mx.as_slice()
-        && only.host.is_empty()
-    {
-        return (Some(MailRoute::NullMx), Vec::new());
-    }
-    if mx.is_empty() {
-        // RFC 5321 §5.1: without MX records, the domain itself is the mail host.
-        mx.push(MxHost {
-            preference: 0,
-            host: domain.to_owned(),
-            implicit: true,
-        });
-    }
-    let mut hosts = Vec::new();
-    for host in mx {
-        let mut addresses = Vec::new();
-        for kind in [QueryType::A, QueryType::Aaaa] {
-            if let Answer::Records(records) = dns.answer(&host.host, kind).await {
-                addresses.extend(records.iter().filter_map(|r| match r {
-                    Rdata::A(a) => Some(IpAddr::V4(*a)),
-                    Rdata::Aaaa(a) => Some(IpAddr::V6(*a)),
-                    _ => None,
-                }));
-            }
-        }
-        hosts.push((host, addresses));
-    }
-    if let [(host, addresses)] = hosts.as_slice()
-        && host.implicit
-        && addresses.is_empty()
-    {
-        return (Some(MailRoute::NoMailServer), Vec::new());
-    }
-    let route = MailRoute::Hosts(hosts.iter().map(|(h, _)| h.clone()).collect());
-    (Some(route), hosts)
 }
 
 /// The report for people: the grade, each finding with its fix, then the facts.

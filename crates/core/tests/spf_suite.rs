@@ -90,8 +90,9 @@ impl Zone {
                     QueryType::A => records.push(Rdata::A(text(v).parse().expect("IPv4"))),
                     QueryType::Aaaa => records.push(Rdata::Aaaa(text(v).parse().expect("IPv6"))),
                     QueryType::Mx => {
+                        let preference = v[0].as_u64().and_then(|p| u16::try_from(p).ok());
                         let host = v[1].as_str().unwrap_or_default().to_owned();
-                        records.push(Rdata::Mx(host));
+                        records.push(Rdata::Mx(preference.unwrap_or(0), host));
                     }
                     QueryType::Ptr => records.push(Rdata::Ptr(text(v).to_owned())),
                 }

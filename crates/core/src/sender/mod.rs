@@ -5,6 +5,7 @@
 //!
 //! - `spf`: SPF records and `check_host()` (RFC 7208).
 
+pub mod domain;
 pub mod report;
 pub mod spf;
 

@@ -44,8 +44,8 @@ pub enum Rdata {
     Txt(Vec<u8>),
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    /// An MX record's exchange.
-    Mx(String),
+    /// An MX record: its preference and exchange.
+    Mx(u16, String),
     Ptr(String),
 }
 
@@ -95,7 +95,10 @@ impl Answer {
                 RData::Txt(parts) => Some(Rdata::Txt(parts.concat())),
                 RData::A(a) => Some(Rdata::A(*a)),
                 RData::Aaaa(a) => Some(Rdata::Aaaa(*a)),
-                RData::Mx { exchange, .. } => Some(Rdata::Mx(exchange.clone())),
+                RData::Mx {
+                    preference,
+                    exchange,
+                } => Some(Rdata::Mx(*preference, exchange.clone())),
                 RData::Ptr(name) => Some(Rdata::Ptr(name.clone())),
                 _ => None,
             })
@@ -440,7 +443,7 @@ impl<'a> Run<'a> {
                     Answer::Records(records) => records
                         .iter()
                         .filter_map(|r| match r {
-                            Rdata::Mx(name) => Some(name_key(name)),
+                            Rdata::Mx(_, name) => Some(name_key(name)),
                             _ => None,
                         })
                         .collect(),
