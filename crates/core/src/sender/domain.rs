@@ -225,6 +225,7 @@ mod tests {
             report.to_reach_a,
             [FindingCode::MxHostNoAddress, FindingCode::MxNoStarttls]
         );
-        assert_eq!(report.grade, 'D');
+        // 100 - 25 - 10.
+        assert_eq!(report.grade, 'C');
     }
 }
