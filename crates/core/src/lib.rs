@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod dns;
 pub mod lists;
+pub mod rendezvous;
 pub mod report;
 pub mod sender;
 pub mod smtp;
