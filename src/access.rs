@@ -32,6 +32,8 @@ pub enum Access {
     Open,
     Secret {
         fingerprint: String,
+        /// What stands for the key where jobs and webhooks record their owner.
+        owner: String,
     },
     Public {
         fingerprint: String,
@@ -75,6 +77,7 @@ pub fn authorize(keys: &Keys, key: Option<&str>, origin: Option<&str>) -> Result
     if secret {
         return Ok(Access::Secret {
             fingerprint: fingerprint(key),
+            owner: auth::key_digest(key),
         });
     }
     let Some(origins) = keys.public.get(key) else {
@@ -117,7 +120,24 @@ fn origin_not_allowed() -> ApiError {
     )
 }
 
+/// The owner of everything made without keys configured.
+const OPEN_OWNER: &str = "open";
+
 impl Access {
+    /// Who owns the jobs and webhooks this caller makes and sees. A public key is for widgets
+    /// in browsers and may not see lists at all.
+    pub fn owner(&self) -> Result<String, ApiError> {
+        match self {
+            Access::Open => Ok(OPEN_OWNER.to_owned()),
+            Access::Secret { owner, .. } => Ok(owner.clone()),
+            Access::Public { .. } => Err(ApiError::new(
+                403,
+                "secret_key_required",
+                "Jobs and webhooks need a secret key; a public key only checks single addresses.",
+            )),
+        }
+    }
+
     pub fn cors(&self) -> Cors {
         match self {
             Access::Open => Cors::Any,
@@ -131,7 +151,7 @@ impl Access {
         const PER_KEY: &str = "Too many requests with this key; try again later.";
         const PER_CLIENT: &str = "Too many requests from this client; try again later.";
         match self {
-            Access::Secret { fingerprint } => {
+            Access::Secret { fingerprint, .. } => {
                 limit(
                     env,
                     "KEY_RATE_LIMIT",

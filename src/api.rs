@@ -41,7 +41,7 @@ pub enum Depth {
 }
 
 impl Depth {
-    fn parse(value: Option<&str>) -> Result<Depth, ApiError> {
+    pub fn parse(value: Option<&str>) -> Result<Depth, ApiError> {
         match value {
             None | Some("smtp") => Ok(Depth::Smtp),
             Some("dns") => Ok(Depth::Dns),
@@ -50,6 +50,16 @@ impl Depth {
                 "invalid_checks",
                 "checks must be syntax, dns or smtp.",
             )),
+        }
+    }
+}
+
+impl Depth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Depth::Syntax => "syntax",
+            Depth::Dns => "dns",
+            Depth::Smtp => "smtp",
         }
     }
 }
@@ -115,7 +125,7 @@ pub async fn verify_batch(req: &mut Request, config: &Config) -> Result<Response
 }
 
 /// Checks every input as deep as asked; each domain is resolved once.
-async fn check_all(
+pub async fn check_all(
     inputs: &[String],
     depth: Depth,
     config: &Config,
@@ -213,7 +223,7 @@ fn answer(body: &impl Serialize, cache: Option<CacheUse>) -> Result<Response, Ap
 /// Reads at most [`MAX_BODY`] bytes of JSON. A body that declares a larger length is refused
 /// unread ([`drain`] reads it once the error is made); a longer body without a declared length
 /// (chunked) is read on to [`MAX_DRAIN`] and refused.
-async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+pub async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     if declared_length(req).is_some_and(|n| n > MAX_BODY) {
         return Err(ApiError::too_large(MAX_BODY));
     }
@@ -234,14 +244,16 @@ async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<
 /// a proxy that keeps its connection to the Worker open (wrangler dev does) may send the next
 /// request over a connection whose last body was never read, and that request then fails.
 pub async fn drain(req: &mut Request) {
-    if declared_length(req).is_some_and(|n| n > MAX_DRAIN) {
+    // A body already read, or handed on whole (a job's upload, piped into R2), has nothing
+    // left; its stream is locked, and waiting on it would never end.
+    if req.inner().body_used() || declared_length(req).is_some_and(|n| n > MAX_DRAIN) {
         return;
     }
     // No body, or one already read: nothing to do.
     let _ = read_body(req, 0).await;
 }
 
-fn declared_length(req: &Request) -> Option<usize> {
+pub fn declared_length(req: &Request) -> Option<usize> {
     req.headers()
         .get("Content-Length")
         .ok()

@@ -19,6 +19,11 @@ const DEFAULT_DOH_TIMEOUT: Duration = Duration::from_millis(3_000);
 const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_millis(20_000);
 /// No timeout may exceed this: a request must end.
 const MAX_TIMEOUT_MS: u64 = 120_000;
+/// How long a job's rows and upload are kept after it ends (the README's Privacy section).
+const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// How long a chunk of a job may take before the sweeper sends it again: a chunk of addresses
+/// probed one domain after another against slow mail servers takes minutes.
+const DEFAULT_CHUNK_DEADLINE_SECONDS: u32 = 600;
 
 #[derive(Debug)]
 pub struct Config {
@@ -27,6 +32,18 @@ pub struct Config {
     pub doh_timeout: Duration,
     pub probe: Option<ProbeConfig>,
     pub keys: Keys,
+    pub jobs: JobsConfig,
+}
+
+/// The jobs engine (src/jobs).
+#[derive(Debug)]
+pub struct JobsConfig {
+    /// `JOB_RETENTION_DAYS`.
+    pub retention_days: u32,
+    /// `CHUNK_DEADLINE_SECONDS`.
+    pub chunk_deadline_seconds: u32,
+    /// `ALLOW_PRIVATE_WEBHOOKS=true`: webhooks may go to `http` and private hosts.
+    pub allow_private_webhooks: bool,
 }
 
 #[derive(Debug)]
@@ -74,6 +91,16 @@ impl Config {
             doh_timeout: millis(env, "DOH_TIMEOUT_MS", DEFAULT_DOH_TIMEOUT)?,
             probe,
             keys: Keys { secret, public },
+            jobs: JobsConfig {
+                retention_days: count(env, "JOB_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)?,
+                chunk_deadline_seconds: count(
+                    env,
+                    "CHUNK_DEADLINE_SECONDS",
+                    DEFAULT_CHUNK_DEADLINE_SECONDS,
+                )?,
+                allow_private_webhooks: text(env, "ALLOW_PRIVATE_WEBHOOKS")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            },
         })
     }
 }
@@ -98,6 +125,16 @@ fn millis(env: &Env, name: &str, default: Duration) -> Result<Duration, ApiError
             ApiError::misconfigured(format!(
                 "{name} must be a number of milliseconds from 1 to {MAX_TIMEOUT_MS}"
             ))
+        }),
+    }
+}
+
+/// A whole number of at least 1.
+fn count(env: &Env, name: &str, default: u32) -> Result<u32, ApiError> {
+    match text(env, name) {
+        None => Ok(default),
+        Some(s) => s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            ApiError::misconfigured(format!("{name} must be a whole number from 1"))
         }),
     }
 }

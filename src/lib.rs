@@ -4,8 +4,11 @@
 //! `mailvet-core`. The Worker owns `fetch` (DNS-over-HTTPS, the prober); it never opens port 25.
 //!
 //! Routes (`src/openapi.json` documents them): `GET /healthz`, `GET /openapi.json`,
-//! `GET|POST /v1/verify`, `POST /v1/verify/batch`. wrangler.toml serves `www/` (the demo page)
-//! as static assets before the Worker is asked; any other path is a JSON 404.
+//! `GET|POST /v1/verify`, `POST /v1/verify/batch`, and the Jobs API (`src/jobs`):
+//! `GET|POST /v1/jobs`, `GET|DELETE /v1/jobs/{id}`, `GET /v1/jobs/{id}/results`,
+//! `GET|POST /v1/webhooks`, `DELETE /v1/webhooks/{id}`. wrangler.toml serves `www/` (the demo
+//! page) as static assets before the Worker is asked; any other path is a JSON 404. The Queue
+//! consumer and the cron (the jobs engine) are [`jobs::engine`].
 //!
 //! Logs never hold an address: at most a domain name.
 
@@ -15,10 +18,15 @@ mod config;
 mod deadline;
 mod doh;
 mod error;
+mod jobs;
 mod probe;
+mod random;
 
 use serde::Serialize;
-use worker::{Context, Env, Method, Request, Response, Result, event};
+use worker::{
+    Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent,
+    event,
+};
 
 use crate::access::{Access, Cors};
 use crate::config::Config;
@@ -34,31 +42,53 @@ struct Health {
     version: &'static str,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Route {
     Health,
     OpenApi,
     Verify,
     Batch,
+    Jobs,
+    Job(String),
+    JobResults(String),
+    Webhooks,
+    Webhook(String),
 }
 
 impl Route {
     fn of(path: &str) -> Option<Route> {
+        let id = |s: &str| (!s.is_empty() && !s.contains('/')).then(|| s.to_owned());
         match path {
             "/healthz" => Some(Route::Health),
             "/openapi.json" => Some(Route::OpenApi),
             "/v1/verify" => Some(Route::Verify),
             "/v1/verify/batch" => Some(Route::Batch),
-            _ => None,
+            "/v1/jobs" => Some(Route::Jobs),
+            "/v1/webhooks" => Some(Route::Webhooks),
+            _ => {
+                if let Some(rest) = path.strip_prefix("/v1/jobs/") {
+                    match rest.strip_suffix("/results") {
+                        Some(job) => id(job).map(Route::JobResults),
+                        None => id(rest).map(Route::Job),
+                    }
+                } else {
+                    path.strip_prefix("/v1/webhooks/")
+                        .and_then(id)
+                        .map(Route::Webhook)
+                }
+            }
         }
     }
 
     /// The methods the route answers (RFC 9110 §10.2.1 `Allow`).
-    fn allow(self) -> &'static str {
+    fn allow(&self) -> &'static str {
         match self {
-            Route::Health | Route::OpenApi => "GET",
+            Route::Health | Route::OpenApi | Route::JobResults(_) => "GET",
             Route::Verify => "GET, POST, OPTIONS",
             Route::Batch => "POST, OPTIONS",
+            Route::Jobs | Route::Webhooks => "GET, POST",
+            Route::Job(_) => "GET, DELETE",
+            Route::Webhook(_) => "DELETE",
         }
     }
 }
@@ -86,7 +116,7 @@ async fn serve(
 ) -> std::result::Result<Response, ApiError> {
     let route = Route::of(&req.path()).ok_or_else(ApiError::not_found)?;
     let method = req.method();
-    match (route, method) {
+    match (&route, &method) {
         (Route::Health, Method::Get) => Ok(Response::from_json(&Health {
             status: "ok",
             service: "mailvet-worker",
@@ -124,6 +154,36 @@ async fn serve(
                 api::verify(req, &config).await
             }
         }
+        (
+            Route::Jobs
+            | Route::Job(_)
+            | Route::JobResults(_)
+            | Route::Webhooks
+            | Route::Webhook(_),
+            Method::Get | Method::Post | Method::Delete,
+        ) if route.allow().contains(method.as_ref()) => {
+            let config = Config::from_env(env)?;
+            let access = authorize(req, &config)?;
+            *cors = access.cors();
+            let owner = access.owner()?;
+            let client = req.headers().get("CF-Connecting-IP")?;
+            access
+                .check_limits(env, client.as_deref().unwrap_or("unknown"))
+                .await?;
+            match (&route, req.method()) {
+                (Route::Jobs, Method::Post) => jobs::create(req, env, &config, &owner).await,
+                (Route::Jobs, _) => jobs::list(req, env, &owner).await,
+                (Route::Job(id), Method::Delete) => jobs::delete(env, &owner, id).await,
+                (Route::Job(id), _) => jobs::get(env, &owner, id).await,
+                (Route::JobResults(id), _) => jobs::results(req, env, &owner, id).await,
+                (Route::Webhooks, Method::Post) => {
+                    jobs::create_webhook(req, env, &config, &owner).await
+                }
+                (Route::Webhooks, _) => jobs::list_webhooks(env, &owner).await,
+                (Route::Webhook(id), _) => jobs::delete_webhook(env, &owner, id).await,
+                _ => Err(ApiError::method_not_allowed(route.allow())),
+            }
+        }
         _ => Err(ApiError::method_not_allowed(route.allow())),
     }
 }
@@ -141,4 +201,20 @@ fn query_key(req: &Request) -> std::result::Result<Option<String>, ApiError> {
         .query_pairs()
         .find(|(name, _)| name == "key")
         .map(|(_, value)| value.into_owned()))
+}
+
+/// The jobs engine's Queue consumer. It never returns an error: each message is acked or
+/// retried on its own (an error here would trap the Worker).
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    jobs::engine::consume(batch, env).await;
+    Ok(())
+}
+
+/// The cron (wrangler.toml `[triggers]`): the jobs engine's sweeper and retention.
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    if let Err(e) = jobs::engine::sweep(&env).await {
+        worker::console_error!("cron {}: {e}", event.cron());
+    }
 }

@@ -17,3 +17,4 @@ pub mod suggest;
 pub mod syntax;
 pub mod table;
 pub mod verdict;
+pub mod webhook;

@@ -97,6 +97,8 @@ pub enum Skipped {
     AddressLiteral,
     /// DNS could not be asked, so there are no mail servers to probe.
     DnsUnavailable,
+    /// The check of a list's row was given up before the layer ran (`check_not_completed`).
+    NotCompleted,
 }
 
 impl Skipped {
@@ -109,6 +111,7 @@ impl Skipped {
             Skipped::NotNeeded => "not_needed",
             Skipped::AddressLiteral => "address_literal",
             Skipped::DnsUnavailable => "dns_unavailable",
+            Skipped::NotCompleted => "not_completed",
         }
     }
 }
@@ -520,6 +523,21 @@ impl<'a> Check<'a> {
         }
         if self.address().is_some() {
             self.smtp = Some(skipped_smtp(Skipped::SyntaxOnly));
+        }
+        self
+    }
+
+    /// Records that the check was given up before DNS and the mailbox were asked (a list's
+    /// row whose work was lost too often): `unknown`, with `check_not_completed`. Invalid
+    /// syntax needs neither layer, so such a row keeps its verdict.
+    pub fn not_completed(mut self) -> Self {
+        if self.address().is_some() {
+            if self.dns_name().is_some() {
+                self.dns = Some(skipped_dns(Skipped::NotCompleted));
+            }
+            self.smtp = Some(skipped_smtp(Skipped::NotCompleted));
+            self.reasons
+                .push(Reason::new(ReasonCode::CheckNotCompleted));
         }
         self
     }

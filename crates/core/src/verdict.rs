@@ -140,6 +140,9 @@ reason_codes! {
     SmtpBlocked = "smtp_blocked", Unknown, "The mail server refused to answer our check, so the mailbox could not be verified.";
     /// DNS could not be asked (SERVFAIL, resolver unreachable): never read as a missing domain.
     DnsFailure = "dns_failure", Unknown, "The domain's DNS could not be checked right now.";
+    /// A list's check of this address did not finish (the work was lost and sent again until
+    /// the retries ran out): nothing is known against the address, nor for it.
+    CheckNotCompleted = "check_not_completed", Unknown, "The check of this address could not be completed; check it again.";
     /// A free webmail provider: information, unless a policy says otherwise.
     FreeProvider = "free_provider", Info, "The address is at a free email provider.";
 }
@@ -273,6 +276,6 @@ mod tests {
             assert_eq!(serde_json::to_string(code).unwrap(), format!("\"{s}\""));
             assert!(code.message().ends_with('.'));
         }
-        assert_eq!(ReasonCode::ALL.len(), 18);
+        assert_eq!(ReasonCode::ALL.len(), 19);
     }
 }

@@ -177,6 +177,12 @@ fn cases(lists: &Lists) -> Vec<(&'static str, Report)> {
                 .finish(&policy),
         ),
         (
+            "unknown_check_not_completed",
+            Check::new("jane@example.com", lists)
+                .not_completed()
+                .finish(&policy),
+        ),
+        (
             "syntax_only_valid",
             Check::new("jane@example.com", lists)
                 .syntax_only()
@@ -467,6 +473,7 @@ fn openapi_enums_name_exactly_the_core_codes() {
         Skipped::NotNeeded,
         Skipped::AddressLiteral,
         Skipped::DnsUnavailable,
+        Skipped::NotCompleted,
     ];
     for s in skipped {
         match s {
@@ -475,7 +482,8 @@ fn openapi_enums_name_exactly_the_core_codes() {
             | Skipped::NoProber
             | Skipped::NotNeeded
             | Skipped::AddressLiteral
-            | Skipped::DnsUnavailable => {}
+            | Skipped::DnsUnavailable
+            | Skipped::NotCompleted => {}
         }
     }
     let not_asked = [NotAsked::PrivateAddress, NotAsked::NeedsSmtputf8];

@@ -29,6 +29,29 @@ pub struct Worker {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
+    state: PathBuf,
+}
+
+/// How to start a Worker, beyond its variables.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The wrangler environment (wrangler.toml `[env.NAME]`, which must skip the build).
+    pub env: String,
+    /// Where wrangler keeps D1, R2 and the Cache API (`--persist-to`); a fresh directory under
+    /// the world's when `None`. A Worker started again on the same directory finds its state.
+    pub state: Option<PathBuf>,
+    /// Applies the D1 migrations (`migrations/`) to the state first, for the jobs engine.
+    pub migrate: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            env: "e2e".into(),
+            state: None,
+            migrate: false,
+        }
+    }
 }
 
 impl Worker {
@@ -41,6 +64,21 @@ impl Worker {
     /// Starts the built Worker in the wrangler environment `env` (wrangler.toml `[env.NAME]`,
     /// which must skip the build). `vars` may set `DOH_URL`; otherwise it is the world's.
     pub fn start_in(env: &str, world: &World, vars: &[(&str, &str)]) -> Result<Worker, String> {
+        let options = Options {
+            env: env.into(),
+            ..Options::default()
+        };
+        Worker::start_with(world, vars, &options)
+    }
+
+    /// Starts the built Worker as `options` say. `vars` may set `DOH_URL`; otherwise it is the
+    /// world's. `--test-scheduled` is on, so [`Worker::cron`] can fire the cron.
+    pub fn start_with(
+        world: &World,
+        vars: &[(&str, &str)],
+        options: &Options,
+    ) -> Result<Worker, String> {
+        let env = options.env.as_str();
         let root = crate::repo_root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         if !root.join("build/worker/shim.mjs").exists() {
@@ -53,7 +91,13 @@ impl Worker {
         let log = world.dir().join(format!("wrangler-{port}.log"));
         let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
-        let state = world.dir().join(format!("wrangler-state-{port}"));
+        let state = options
+            .state
+            .clone()
+            .unwrap_or_else(|| world.dir().join(format!("wrangler-state-{port}")));
+        if options.migrate {
+            migrate(&wrangler, env, &state)?;
+        }
         let mut command = Command::new(&wrangler);
         command
             .current_dir(&root)
@@ -64,6 +108,7 @@ impl Worker {
                 "--show-interactive-dev-session=false",
             ])
             .args(["--inspector-port", &inspector.to_string()])
+            .arg("--test-scheduled")
             .arg("--persist-to")
             .arg(&state);
         if !vars.iter().any(|(name, _)| *name == "DOH_URL") {
@@ -88,6 +133,7 @@ impl Worker {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             log,
+            state,
         };
         let started = Instant::now();
         loop {
@@ -112,6 +158,24 @@ impl Worker {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where this Worker keeps its D1, R2 and cache state.
+    pub fn state(&self) -> &std::path::Path {
+        &self.state
+    }
+
+    /// Kills wrangler and workerd at once (SIGKILL to the process group), as a crash would:
+    /// queued messages are lost, D1 and R2 keep what was written.
+    pub fn kill(mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+
+    /// Fires the cron trigger (wrangler.toml `[triggers]`) once and waits for it to end.
+    pub fn cron(&self) -> io::Result<HttpResponse> {
+        self.get("/__scheduled?cron=0+*+*+*+*")
     }
 
     /// The Worker's URL for `path`.
@@ -169,6 +233,30 @@ impl Drop for Worker {
         }
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
+    }
+}
+
+/// `wrangler d1 migrations apply DB --local` on `state`.
+fn migrate(wrangler: &std::path::Path, env: &str, state: &std::path::Path) -> Result<(), String> {
+    let output = Command::new(wrangler)
+        .current_dir(crate::repo_root())
+        .args(["d1", "migrations", "apply", "DB", "--local", "--env", env])
+        .arg("--persist-to")
+        .arg(state)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_HIDE_BANNER", "true")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("wrangler d1 migrations apply: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrangler d1 migrations apply failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 }
 

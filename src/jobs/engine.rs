@@ -1,0 +1,542 @@
+//! The jobs engine behind the API: the Queue consumer that splits an upload into chunks and
+//! checks each chunk, and the cron's sweeper and retention.
+//!
+//! D1 holds the truth (ARCHITECTURE.md). A message only says what to do next and may be lost
+//! (locally, on every restart) or delivered twice:
+//!
+//! - `split` writes the upload's rows into `rows` (INSERT OR IGNORE), marks duplicates with one
+//!   SQL statement, records the chunks with a deadline each, then sends one `chunk` message per
+//!   chunk. Run twice, it finds its rows and chunks already there.
+//! - `chunk` checks the rows of a chunk that have no result yet, each unique domain resolved
+//!   once, and writes every row's result keyed by (job, row), duplicates taking their first
+//!   occurrence's. Run twice, it finds nothing left to check. The chunk that leaves no row
+//!   unchecked completes the job (one conditional UPDATE, so exactly one does).
+//! - The sweeper sends a chunk again when its deadline passed; after [`MAX_ATTEMPTS`] its
+//!   unchecked rows become `unknown`, so a job never stays `running`.
+//!
+//! A message that fails is retried by the Queue; the handler never returns an error (that
+//! would trap the Worker, and lose the batch).
+
+use futures_util::{StreamExt, stream};
+use mailvet_core::lists::Lists;
+use mailvet_core::report::{Check, Report};
+use mailvet_core::table;
+use mailvet_core::verdict::Policy;
+use serde::{Deserialize, Serialize};
+use worker::{D1Database, Env, MessageBatch, MessageExt, Queue};
+
+use super::rows::{Format, ReadError, Rows, Shape};
+use super::store::{self, int, opt_text, stmt, text};
+use super::webhooks;
+use crate::api::{self, Depth};
+use crate::config::Config;
+use crate::random;
+
+/// Rows per chunk: a chunk is one Queue message's work, a few seconds of DNS or a few minutes
+/// of SMTP.
+pub const CHUNK_ROWS: i64 = 100;
+/// Rows written to D1 per statement (6 values each; D1 binds at most 100 per statement) and
+/// statements per batch.
+const ROWS_PER_INSERT: usize = 16;
+const INSERTS_PER_BATCH: usize = 25;
+/// How often a chunk, or a split, is sent before its rows are given up as `unknown`.
+pub const MAX_ATTEMPTS: i64 = 3;
+/// Messages of one batch handled at once.
+const MESSAGES_AT_ONCE: usize = 4;
+/// Chunk messages sent per `sendBatch` (the Queues limit is 100).
+const SEND_BATCH: usize = 100;
+
+/// One Queue message: work to do, named by ids; the rows themselves are in D1.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Work {
+    Split {
+        job: String,
+    },
+    Chunk {
+        job: String,
+        chunk: i64,
+    },
+    Deliver {
+        webhook: String,
+        job: String,
+        event: String,
+        attempt: usize,
+    },
+}
+
+impl Work {
+    pub async fn send(&self, queue: &Queue, delay_seconds: u32) -> worker::Result<()> {
+        let body = serde_json::to_string(self)?;
+        if delay_seconds == 0 {
+            queue.send(body).await
+        } else {
+            queue
+                .send(
+                    worker::MessageBuilder::new(body)
+                        .delay_seconds(delay_seconds)
+                        .build(),
+                )
+                .await
+        }
+    }
+}
+
+/// The Queue consumer: each message acked when done, retried when it failed.
+pub async fn consume(batch: MessageBatch<String>, env: Env) {
+    let config = match Config::from_env(&env) {
+        Ok(config) => config,
+        Err(e) => {
+            worker::console_error!("jobs: {}", e.message);
+            batch.retry_all();
+            return;
+        }
+    };
+    let messages: Vec<_> = batch.raw_iter().collect();
+    stream::iter(messages)
+        .for_each_concurrent(MESSAGES_AT_ONCE, |message| {
+            let (env, config) = (&env, &config);
+            async move {
+                let work = message
+                    .body()
+                    .as_string()
+                    .and_then(|s| serde_json::from_str::<Work>(&s).ok());
+                let Some(work) = work else {
+                    worker::console_error!("jobs: a message that is no work, dropped");
+                    message.ack();
+                    return;
+                };
+                match handle(&work, env, config).await {
+                    Ok(()) => message.ack(),
+                    Err(e) => {
+                        worker::console_warn!("jobs: {work:?} failed, retried: {e}");
+                        message.retry();
+                    }
+                }
+            }
+        })
+        .await;
+}
+
+async fn handle(work: &Work, env: &Env, config: &Config) -> worker::Result<()> {
+    match work {
+        Work::Split { job } => split(env, config, job).await,
+        Work::Chunk { job, chunk } => check_chunk(env, config, job, *chunk).await,
+        Work::Deliver {
+            webhook,
+            job,
+            event,
+            attempt,
+        } => webhooks::deliver(env, config, webhook, job, event, *attempt).await,
+    }
+}
+
+/// The deadline of work sent now.
+fn deadline(config: &Config, now: i64) -> i64 {
+    now + i64::from(config.jobs.chunk_deadline_seconds) * 1000
+}
+
+async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
+    let db = env.d1("DB")?;
+    let Some(job) = store::job(&db, id).await? else {
+        return Ok(());
+    };
+    if job.status != "queued" || job.chunks > 0 {
+        return Ok(());
+    }
+    let format = Format::parse(&job.format).unwrap_or(Format::Text);
+    let shape: Shape = serde_json::from_str(&job.shape)?;
+    let bucket = env.bucket("UPLOADS")?;
+    let opened = Rows::open(&bucket, &job.upload, format, Some(shape.dialect())).await;
+    let mut reader = match opened {
+        Ok(Some(reader)) => reader,
+        Ok(None) => {
+            return fail(env, &db, id, "upload_missing", "The uploaded list is gone.").await;
+        }
+        Err(e) => return read_failed(env, &db, id, e).await,
+    };
+    let header = u64::from(shape.has_header);
+    let mut next_row = 1_i64;
+    loop {
+        let rows = match reader.next_rows(ROWS_PER_INSERT * INSERTS_PER_BATCH).await {
+            Ok(rows) => rows,
+            Err(e) => return read_failed(env, &db, id, e).await,
+        };
+        if rows.is_empty() {
+            break;
+        }
+        let mut statements = Vec::new();
+        let data: Vec<_> = rows.iter().filter(|r| r.number > header).collect();
+        for group in data.chunks(ROWS_PER_INSERT) {
+            let mut args = Vec::with_capacity(group.len() * 6);
+            for row in group {
+                let input = row.fields.get(shape.column).map_or("", String::as_str);
+                let key = table::address_key(input);
+                let domain = key
+                    .as_deref()
+                    .and_then(|k| k.rsplit_once('@'))
+                    .map(|(_, d)| d);
+                let cells = match format {
+                    Format::Csv => Some(serde_json::to_string(&row.fields)?),
+                    Format::Text | Format::Json => None,
+                };
+                args.push(text(id));
+                args.push(int(next_row));
+                args.push(text(input));
+                args.push(opt_text(cells.as_deref()));
+                args.push(opt_text(key.as_deref()));
+                args.push(opt_text(domain));
+                next_row += 1;
+            }
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
+            statements.push(stmt(
+                &db,
+                &format!(
+                    "INSERT OR IGNORE INTO rows (job, row, input, cells, address_key, domain) \
+                     VALUES {values}"
+                ),
+                &args,
+            )?);
+        }
+        if !statements.is_empty() {
+            db.batch(statements).await?;
+        }
+    }
+    let total = next_row - 1;
+    let chunks = (total + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    let now = random::now_ms();
+    let due = deadline(config, now);
+    let mut statements = vec![stmt(
+        &db,
+        // Each row that repeats an earlier one's address points at the first (any case of the
+        // domain: the key is the normalised address).
+        "UPDATE rows SET duplicate_of = (SELECT MIN(r.row) FROM rows AS r \
+           WHERE r.job = ?1 AND r.address_key = rows.address_key) \
+         WHERE job = ?1 AND address_key IS NOT NULL AND row > (SELECT MIN(r.row) FROM rows AS r \
+           WHERE r.job = ?1 AND r.address_key = rows.address_key)",
+        &[text(id)],
+    )?];
+    for chunk in 0..chunks {
+        let first = chunk * CHUNK_ROWS + 1;
+        let last = (first + CHUNK_ROWS - 1).min(total);
+        statements.push(stmt(
+            &db,
+            "INSERT OR IGNORE INTO chunks (job, chunk, first_row, last_row, deadline) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[text(id), int(chunk), int(first), int(last), int(due)],
+        )?);
+    }
+    statements.push(stmt(
+        &db,
+        "UPDATE jobs SET status = 'running', started_at = ?2, chunks = ?3, total_rows = ?4 \
+         WHERE id = ?1 AND status = 'queued'",
+        &[text(id), int(now), int(chunks), int(total)],
+    )?);
+    db.batch(statements).await?;
+    let queue = env.queue("WORK")?;
+    let messages: Vec<String> = (0..chunks)
+        .map(|chunk| {
+            serde_json::to_string(&Work::Chunk {
+                job: id.to_owned(),
+                chunk,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    for group in messages.chunks(SEND_BATCH) {
+        queue.send_batch(group.to_vec()).await?;
+    }
+    if chunks == 0 {
+        finish(env, &db, id).await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct ChunkRecord {
+    first_row: i64,
+    last_row: i64,
+    done: i64,
+}
+
+#[derive(Deserialize)]
+struct Pending {
+    row: i64,
+    input: String,
+}
+
+async fn check_chunk(env: &Env, config: &Config, id: &str, chunk: i64) -> worker::Result<()> {
+    let db = env.d1("DB")?;
+    let Some(job) = store::job(&db, id).await? else {
+        return Ok(());
+    };
+    if job.status != "running" {
+        return Ok(());
+    }
+    let record: Option<ChunkRecord> = stmt(
+        &db,
+        "SELECT first_row, last_row, done FROM chunks WHERE job = ?1 AND chunk = ?2",
+        &[text(id), int(chunk)],
+    )?
+    .first(None)
+    .await?;
+    let Some(record) = record else {
+        return Ok(());
+    };
+    if record.done == 0 {
+        let pending: Vec<Pending> = stmt(
+            &db,
+            "SELECT row, input FROM rows WHERE job = ?1 AND row BETWEEN ?2 AND ?3 \
+             AND duplicate_of IS NULL AND verdict IS NULL ORDER BY row",
+            &[text(id), int(record.first_row), int(record.last_row)],
+        )?
+        .all()
+        .await?
+        .results()?;
+        let depth = Depth::parse(Some(&job.checks)).unwrap_or(Depth::Dns);
+        let inputs: Vec<String> = pending.iter().map(|p| p.input.clone()).collect();
+        let (reports, _) = api::check_all(&inputs, depth, config).await;
+        let mut statements = Vec::with_capacity(reports.len() + 1);
+        for (pending, report) in pending.iter().zip(&reports) {
+            statements.push(write_result(&db, id, pending.row, report)?);
+        }
+        statements.push(stmt(
+            &db,
+            "UPDATE chunks SET done = 1 WHERE job = ?1 AND chunk = ?2",
+            &[text(id), int(chunk)],
+        )?);
+        db.batch(statements).await?;
+    }
+    finish(env, &db, id).await
+}
+
+/// The statement that stores the result of `row` and of every later row with its address.
+fn write_result(
+    db: &D1Database,
+    id: &str,
+    row: i64,
+    report: &Report,
+) -> worker::Result<worker::D1PreparedStatement> {
+    let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
+    stmt(
+        db,
+        "UPDATE rows SET verdict = ?3, reasons = ?4, suggestion = ?5, score = ?6, report = ?7 \
+         WHERE job = ?1 AND (row = ?2 OR duplicate_of = ?2)",
+        &[
+            text(id),
+            int(row),
+            text(report.verdict.as_str()),
+            text(&serde_json::to_string(&reasons)?),
+            opt_text(report.suggestion.as_deref()),
+            int(i64::from(report.score)),
+            text(&serde_json::to_string(report)?),
+        ],
+    )
+}
+
+/// Completes the job if no row is left, and tells its webhooks (once: see
+/// [`store::complete_if_done`]).
+async fn finish(env: &Env, db: &D1Database, id: &str) -> worker::Result<()> {
+    if store::complete_if_done(db, id, random::now_ms()).await? {
+        webhooks::announce(env, db, id, "job.completed").await?;
+    }
+    Ok(())
+}
+
+/// A list that the split cannot read (the upload changed under it, or a rule the first reading
+/// did not meet further on) fails the job with the core's code; anything else is retried.
+async fn read_failed(env: &Env, db: &D1Database, id: &str, e: ReadError) -> worker::Result<()> {
+    match e {
+        ReadError::List(e) => fail(env, db, id, e.code(), &e.to_string()).await,
+        ReadError::Worker(e) => Err(e),
+    }
+}
+
+async fn fail(
+    env: &Env,
+    db: &D1Database,
+    id: &str,
+    code: &str,
+    message: &str,
+) -> worker::Result<()> {
+    let error = serde_json::to_string(&store::JobError {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    })?;
+    let result = stmt(
+        db,
+        "UPDATE jobs SET status = 'failed', finished_at = ?2, error = ?3 \
+         WHERE id = ?1 AND status IN ('queued', 'running')",
+        &[text(id), int(random::now_ms()), text(&error)],
+    )?
+    .run()
+    .await?;
+    if store::changed(&result) {
+        webhooks::announce(env, db, id, "job.failed").await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Overdue {
+    job: String,
+    chunk: i64,
+    first_row: i64,
+    last_row: i64,
+    attempts: i64,
+}
+
+#[derive(Deserialize)]
+struct Stuck {
+    id: String,
+    split_attempts: i64,
+}
+
+#[derive(Deserialize)]
+struct Expired {
+    id: String,
+    upload: String,
+}
+
+/// The cron: sends again what is overdue, gives up what was sent too often, completes what is
+/// done, and deletes what is past retention.
+pub async fn sweep(env: &Env) -> worker::Result<()> {
+    let config = Config::from_env(env).map_err(|e| worker::Error::RustError(e.message))?;
+    let db = env.d1("DB")?;
+    let queue = env.queue("WORK")?;
+    let now = random::now_ms();
+    let due = deadline(&config, now);
+
+    // Splits lost before they made their chunks.
+    let stuck: Vec<Stuck> = stmt(
+        &db,
+        "SELECT id, split_attempts FROM jobs WHERE status = 'queued' AND split_deadline < ?1",
+        &[int(now)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    for job in stuck {
+        if job.split_attempts >= MAX_ATTEMPTS {
+            fail(
+                env,
+                &db,
+                &job.id,
+                "split_failed",
+                "The list could not be read into rows.",
+            )
+            .await?;
+            continue;
+        }
+        stmt(
+            &db,
+            "UPDATE jobs SET split_attempts = split_attempts + 1, split_deadline = ?2 WHERE id = ?1",
+            &[text(&job.id), int(due)],
+        )?
+        .run()
+        .await?;
+        Work::Split { job: job.id }.send(&queue, 0).await?;
+    }
+
+    // Chunks past their deadline.
+    let overdue: Vec<Overdue> = stmt(
+        &db,
+        "SELECT c.job, c.chunk, c.first_row, c.last_row, c.attempts FROM chunks AS c \
+         JOIN jobs AS j ON j.id = c.job \
+         WHERE c.done = 0 AND c.deadline < ?1 AND j.status = 'running' LIMIT 1000",
+        &[int(now)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    let lists = Lists::new();
+    let policy = Policy::default();
+    for chunk in &overdue {
+        if chunk.attempts < MAX_ATTEMPTS {
+            stmt(
+                &db,
+                "UPDATE chunks SET attempts = attempts + 1, deadline = ?3 \
+                 WHERE job = ?1 AND chunk = ?2",
+                &[text(&chunk.job), int(chunk.chunk), int(due)],
+            )?
+            .run()
+            .await?;
+            Work::Chunk {
+                job: chunk.job.clone(),
+                chunk: chunk.chunk,
+            }
+            .send(&queue, 0)
+            .await?;
+        } else {
+            give_up(&db, chunk, &lists, &policy).await?;
+        }
+    }
+
+    // Jobs whose last chunk ended before it could complete them.
+    let running: Vec<Stuck> = stmt(
+        &db,
+        "SELECT id, split_attempts FROM jobs WHERE status = 'running'",
+        &[],
+    )?
+    .all()
+    .await?
+    .results()?;
+    for job in running {
+        finish(env, &db, &job.id).await?;
+    }
+
+    // Retention.
+    let cutoff = now - i64::from(config.jobs.retention_days) * 86_400_000;
+    let expired: Vec<Expired> = stmt(
+        &db,
+        "SELECT id, upload FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') \
+         AND finished_at < ?1 LIMIT 100",
+        &[int(cutoff)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    let bucket = env.bucket("UPLOADS")?;
+    for job in expired {
+        bucket.delete(&job.upload).await?;
+        store::delete_job(&db, &job.id).await?;
+    }
+    Ok(())
+}
+
+/// The unchecked rows of a chunk sent [`MAX_ATTEMPTS`] times become `unknown`: their domains
+/// were never resolved, and the report says the check did not run.
+async fn give_up(
+    db: &D1Database,
+    chunk: &Overdue,
+    lists: &Lists,
+    policy: &Policy,
+) -> worker::Result<()> {
+    let pending: Vec<Pending> = stmt(
+        db,
+        "SELECT row, input FROM rows WHERE job = ?1 AND row BETWEEN ?2 AND ?3 \
+         AND duplicate_of IS NULL AND verdict IS NULL ORDER BY row",
+        &[text(&chunk.job), int(chunk.first_row), int(chunk.last_row)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    worker::console_warn!(
+        "jobs: chunk {} of {} given up after {} attempts: {} rows unknown",
+        chunk.chunk,
+        chunk.job,
+        chunk.attempts,
+        pending.len()
+    );
+    let mut statements = Vec::with_capacity(pending.len() + 1);
+    for row in &pending {
+        let report = Check::new(&row.input, lists).not_completed().finish(policy);
+        statements.push(write_result(db, &chunk.job, row.row, &report)?);
+    }
+    statements.push(stmt(
+        db,
+        "UPDATE chunks SET done = 1 WHERE job = ?1 AND chunk = ?2",
+        &[text(&chunk.job), int(chunk.chunk)],
+    )?);
+    db.batch(statements).await?;
+    Ok(())
+}
