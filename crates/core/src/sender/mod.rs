@@ -4,7 +4,9 @@
 //! the record to publish when one can be computed).
 //!
 //! - `spf`: SPF records and `check_host()` (RFC 7208).
+//! - `psl`: the Public Suffix List and the organisational domain (RFC 7489 §3.2).
 
+pub mod psl;
 pub mod spf;
 
 use std::fmt;
