@@ -5,9 +5,12 @@
 //!
 //! - `spf`: SPF records and `check_host()` (RFC 7208).
 //! - `psl`: the Public Suffix List and the organisational domain (RFC 7489 §3.2).
+//! - `dmarc`: DMARC records, their discovery and external report authorisation (RFC 7489).
 
+pub mod dmarc;
 pub mod psl;
 pub mod spf;
+mod tags;
 
 use std::fmt;
 
