@@ -6,7 +6,9 @@
 //! - `spf`: SPF records and `check_host()` (RFC 7208).
 //! - `psl`: the Public Suffix List and the organisational domain (RFC 7489 §3.2).
 //! - `dmarc`: DMARC records, their discovery and external report authorisation (RFC 7489).
+//! - `dkim`: DKIM key records and the size of their keys (RFC 6376, RFC 8301, RFC 8463).
 
+pub mod dkim;
 pub mod dmarc;
 pub mod psl;
 pub mod spf;
