@@ -188,26 +188,12 @@ pub fn fallback_domain(domain: &str) -> Option<String> {
     (!org.eq_ignore_ascii_case(domain)).then_some(org)
 }
 
-/// The DMARC records among a name's TXT records (§6.6.3 steps 1–2, 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Selection<'a> {
-    /// No record starts with `v=DMARC1`: look at the organisational domain, or there is none.
-    None,
-    /// Exactly one: the one to parse.
-    One(&'a [u8]),
-    /// More than one: DMARC does not apply (§6.6.3 step 5).
-    Multiple(usize),
-}
+pub use super::txt::Selection;
 
 /// Picks the DMARC record among the TXT records at `_dmarc.<domain>` (each record's strings
-/// joined).
+/// joined): §6.6.3 steps 1, 2 and 5.
 pub fn select<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Selection<'a> {
-    let mut found = texts.into_iter().filter(|t| is_dmarc(t));
-    match (found.next(), found.count()) {
-        (None, _) => Selection::None,
-        (Some(one), 0) => Selection::One(one),
-        (Some(_), more) => Selection::Multiple(more + 1),
-    }
+    super::txt::select(texts, is_dmarc)
 }
 
 /// Parses a DMARC record (one that [`is_dmarc`]), by §6.3 and §6.4, with DMARCbis's tags.
