@@ -10,11 +10,13 @@
 //! - `mta_sts`: MTA-STS records, policies and MX patterns (RFC 8461).
 //! - `tls_rpt`: TLS reporting records (RFC 8460).
 //! - `bimi`: BIMI assertion records (parsed only).
+//! - `dnsbl`: DNS blocklist query names and answers (RFC 5782).
 //! - `txt`: choosing one record of a kind among a name's TXT records.
 
 pub mod bimi;
 pub mod dkim;
 pub mod dmarc;
+pub mod dnsbl;
 pub mod mta_sts;
 pub mod psl;
 pub mod spf;
