@@ -47,15 +47,20 @@ pub const COMMON_SELECTORS: &[&str] = &[
 /// The key types a receiver knows (§3.6.1 `k=`; RFC 8463 adds `ed25519`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyType {
+    /// `k=rsa`, the default (RFC 6376 §3.6.1).
     Rsa,
+    /// `k=ed25519` (RFC 8463 §4.1).
     Ed25519,
 }
 
 /// The public key of `p=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
-    /// An RSA key and the size of its modulus in bits.
-    Rsa { bits: u32 },
+    /// An RSA key.
+    Rsa {
+        /// The size of its modulus.
+        bits: u32,
+    },
     /// An Ed25519 key (RFC 8463 §4.2: the bare 32 bytes).
     Ed25519,
     /// `p=` empty: the key has been revoked (§3.6.1).
@@ -169,26 +174,34 @@ pub fn parse(text: &[u8]) -> Result<Record, SyntaxError> {
     record.key = if bytes.is_empty() {
         Key::Revoked
     } else {
-        match record.key_type {
-            KeyType::Rsa => Key::Rsa {
-                bits: rsa_modulus_bits(&bytes).ok_or_else(|| {
-                    err("has a p= value that is no RSA public key (neither a SubjectPublicKeyInfo nor an RSAPublicKey in DER)".to_owned())
-                })?,
-            },
-            // RFC 8463 §4.2: the raw 32-byte key, not wrapped in SubjectPublicKeyInfo.
-            KeyType::Ed25519 if bytes.len() == 32 => Key::Ed25519,
-            KeyType::Ed25519 if bytes.len() == 44 && bytes.starts_with(&ED25519_SPKI_PREFIX) => {
-                return Err(err("has an Ed25519 key wrapped in SubjectPublicKeyInfo; RFC 8463 §4.2 wants the bare 32-byte key (the last 32 bytes)".to_owned()));
-            }
-            KeyType::Ed25519 => {
-                return Err(err(format!(
-                    "has a p= of {} bytes, but an Ed25519 key is 32 bytes (RFC 8463 §4.2)",
-                    bytes.len()
-                )));
-            }
-        }
+        key(record.key_type, &bytes).map_err(err)?
     };
     Ok(record)
+}
+
+/// The key in `p=`'s bytes, or why they are none of `kind`.
+fn key(kind: KeyType, bytes: &[u8]) -> Result<Key, String> {
+    match kind {
+        KeyType::Rsa => match rsa_modulus_bits(bytes) {
+            Some(bits) => Ok(Key::Rsa { bits }),
+            None => Err(
+                "has a p= value that is no RSA public key (neither a SubjectPublicKeyInfo nor an \
+                 RSAPublicKey in DER)"
+                    .to_owned(),
+            ),
+        },
+        // RFC 8463 §4.2: the raw 32-byte key, not wrapped in SubjectPublicKeyInfo.
+        KeyType::Ed25519 if bytes.len() == 32 => Ok(Key::Ed25519),
+        KeyType::Ed25519 if bytes.len() == 44 && bytes.starts_with(&ED25519_SPKI_PREFIX) => Err(
+            "has an Ed25519 key wrapped in SubjectPublicKeyInfo; RFC 8463 §4.2 wants the bare \
+             32-byte key (the last 32 bytes)"
+                .to_owned(),
+        ),
+        KeyType::Ed25519 => Err(format!(
+            "has a p= of {} bytes, but an Ed25519 key is 32 bytes (RFC 8463 §4.2)",
+            bytes.len()
+        )),
+    }
 }
 
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4): SEQUENCE, SEQUENCE, OID
@@ -310,9 +323,11 @@ fn rsa_modulus_bits(key: &[u8]) -> Option<u32> {
 pub enum Selector {
     /// No key record at the name (NXDOMAIN, or no TXT record that parses as one).
     NotFound,
-    /// A key record: its text, and what parsing it gave.
+    /// A key record.
     Found {
+        /// The record as published (its strings joined).
         text: String,
+        /// What parsing it gave.
         record: Result<Record, SyntaxError>,
     },
 }
@@ -329,8 +344,14 @@ pub fn findings(domain: &str, selectors: &[(String, Selector)], guessed: bool) -
             if !guessed {
                 out.push(Finding::new(
                     FindingCode::DkimNotFound,
-                    format!("There is no DKIM key at {name}: mail signed with selector {selector} fails DKIM."),
-                    format!("Publish the public key your mail service gives you for selector {selector} at {name}, or check the selector's spelling."),
+                    format!(
+                        "There is no DKIM key at {name}: mail signed with selector {selector} \
+                         fails DKIM."
+                    ),
+                    format!(
+                        "Publish the public key your mail service gives you for selector \
+                         {selector} at {name}, or check the selector's spelling."
+                    ),
                 ));
             }
             continue;
@@ -341,7 +362,11 @@ pub fn findings(domain: &str, selectors: &[(String, Selector)], guessed: bool) -
                 out.push(Finding::new(
                     FindingCode::DkimSyntaxError,
                     format!("At {name}, {error}; receivers cannot verify signatures with it."),
-                    format!("Publish the key record exactly as your mail service or signing software gives it at {name}: v=DKIM1; k=rsa; p= and the base64 key, in one TXT record (long keys split into strings of up to 255 characters)."),
+                    format!(
+                        "Publish the key record exactly as your mail service or signing software \
+                         gives it at {name}: v=DKIM1; k=rsa; p= and the base64 key, in one TXT \
+                         record (long keys split into strings of up to 255 characters)."
+                    ),
                 ));
                 continue;
             }
@@ -349,15 +374,26 @@ pub fn findings(domain: &str, selectors: &[(String, Selector)], guessed: bool) -
         match record.key {
             Key::Revoked => out.push(Finding::new(
                 FindingCode::DkimRevoked,
-                format!("The DKIM key at {name} is revoked (p= is empty): signatures with selector {selector} fail."),
-                format!("Nothing to do if the selector is retired; if mail is still signed with {selector}, publish its current key at {name} or sign with another selector."),
+                format!(
+                    "The DKIM key at {name} is revoked (p= is empty): signatures with selector \
+                     {selector} fail."
+                ),
+                format!(
+                    "Nothing to do if the selector is retired; if mail is still signed with \
+                     {selector}, publish its current key at {name} or sign with another selector."
+                ),
             )),
             // RFC 8301 §3.2: signers MUST use at least 1024 bits and SHOULD use at least 2048;
             // verifiers need not accept less than 1024.
             Key::Rsa { bits } if bits < 2048 => {
-                let severity = if bits < 1024 { Severity::Error } else { Severity::Warning };
+                let severity = if bits < 1024 {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
                 let effect = if bits < 1024 {
-                    "receivers treat its signatures as failing (RFC 8301 §3.2 requires 1024 bits at least)"
+                    "receivers treat its signatures as failing (RFC 8301 §3.2 requires 1024 bits \
+                     at least)"
                 } else {
                     "RFC 8301 §3.2 asks for 2048 bits, and keys this short can be broken"
                 };
@@ -365,7 +401,11 @@ pub fn findings(domain: &str, selectors: &[(String, Selector)], guessed: bool) -
                     Finding::new(
                         FindingCode::DkimKeyTooShort,
                         format!("The DKIM key at {name} is a {bits}-bit RSA key: {effect}."),
-                        format!("Generate a 2048-bit RSA key, publish it under a new selector, sign with it, and then revoke {selector} by publishing its record with an empty p=."),
+                        format!(
+                            "Generate a 2048-bit RSA key, publish it under a new selector, sign \
+                             with it, and then revoke {selector} by publishing its record with an \
+                             empty p=."
+                        ),
                     )
                     .with_severity(severity),
                 );
@@ -373,19 +413,28 @@ pub fn findings(domain: &str, selectors: &[(String, Selector)], guessed: bool) -
             _ => {}
         }
         if !record.is_for_email() {
-            out.push(Finding::new(
-                FindingCode::DkimSyntaxError,
-                format!("The DKIM key at {name} has s={}: it is not for email, so receivers do not use it.", record.services.join(":")),
-                format!("Remove s= from the record at {name}, or set s=email."),
-            )
-            .publish(&name, "TXT", tags::with_tag(text, "s", None, false)));
+            out.push(
+                Finding::new(
+                    FindingCode::DkimSyntaxError,
+                    format!(
+                        "The DKIM key at {name} has s={}: it is not for email, so receivers do not \
+                         use it.",
+                        record.services.join(":")
+                    ),
+                    format!("Remove s= from the record at {name}, or set s=email."),
+                )
+                .publish(&name, "TXT", tags::with_tag(text, "s", None, false)),
+            );
         }
         if record.testing && record.key != Key::Revoked {
             let flags = record.strict.then_some("s");
             out.push(
                 Finding::new(
                     FindingCode::DkimTesting,
-                    format!("The DKIM key at {name} has t=y: the domain says it is testing DKIM, and receivers may ignore its signatures."),
+                    format!(
+                        "The DKIM key at {name} has t=y: the domain says it is testing DKIM, and \
+                         receivers may ignore its signatures."
+                    ),
                     format!("Remove t=y from the record at {name} once your signatures verify."),
                 )
                 .publish(&name, "TXT", tags::with_tag(text, "t", flags, false)),
@@ -398,8 +447,16 @@ pub fn findings(domain: &str, selectors: &[(String, Selector)], guessed: bool) -
     if guessed && !any_key {
         out.push(Finding::new(
             FindingCode::DkimNotFound,
-            format!("No DKIM key was found for {domain} under the {} common selectors tried: receivers cannot verify its mail by DKIM, unless it signs with a selector not tried.", selectors.len()),
-            format!("Turn on DKIM signing at your mail service and publish the key it gives you at <selector>._domainkey.{domain}; if {domain} already signs, name its selector (the s= of a DKIM-Signature header) to check it."),
+            format!(
+                "No DKIM key was found for {domain} under the {} common selectors tried: receivers \
+                 cannot verify its mail by DKIM, unless it signs with a selector not tried.",
+                selectors.len()
+            ),
+            format!(
+                "Turn on DKIM signing at your mail service and publish the key it gives you at \
+                 <selector>._domainkey.{domain}; if {domain} already signs, name its selector (the \
+                 s= of a DKIM-Signature header) to check it."
+            ),
         ));
     }
     out

@@ -31,12 +31,16 @@ use super::{Finding, FindingCode};
 /// A requested handling policy (§6.3 `p=`, `sp=`; DMARCbis `np=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Policy {
+    /// Deliver as if DMARC passed; only report.
     None,
+    /// Treat failing mail as suspicious (a spam folder).
     Quarantine,
+    /// Reject failing mail during the SMTP transaction.
     Reject,
 }
 
 impl Policy {
+    /// The tag value (`none`, `quarantine`, `reject`).
     pub fn as_str(self) -> &'static str {
         match self {
             Policy::None => "none",
@@ -49,7 +53,9 @@ impl Policy {
 /// An identifier alignment mode (§3.1, `adkim=`, `aspf=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Alignment {
+    /// `r`: the organisational domains must match (the default).
     Relaxed,
+    /// `s`: the domains must be the same.
     Strict,
 }
 
@@ -345,7 +351,8 @@ fn uri_list(value: &str) -> Result<Vec<ReportUri>, String> {
             });
             if !scheme_ok || uri.contains(is_space) {
                 return Err(format!(
-                    "URIs such as mailto:dmarc@example.com, separated by commas (\"{part}\" is none)"
+                    "URIs such as mailto:dmarc@example.com, separated by commas (\"{part}\" is \
+                     none)"
                 ));
             }
             let max_size = size.map(size_in_bytes).transpose()?;
@@ -356,7 +363,9 @@ fn uri_list(value: &str) -> Result<Vec<ReportUri>, String> {
             if report.uri[..7.min(report.uri.len())].eq_ignore_ascii_case("mailto:")
                 && report.host().is_none()
             {
-                return Err(format!("mail addresses after mailto: (\"{part}\" has none)"));
+                return Err(format!(
+                    "mail addresses after mailto: (\"{part}\" has none)"
+                ));
             }
             Ok(report)
         })
@@ -394,12 +403,21 @@ fn size_in_bytes(size: &str) -> Result<u64, String> {
 pub enum Lookup {
     /// No record at the domain nor at its organisational domain.
     Missing,
-    /// More than one record at `at` (a domain, without `_dmarc.`).
-    Multiple { at: String, count: usize },
-    /// One record at `at` (a domain, without `_dmarc.`): its text, and what parsing it gave.
-    Found {
+    /// More than one record.
+    Multiple {
+        /// The domain whose `_dmarc` name has them.
         at: String,
+        /// How many.
+        count: usize,
+    },
+    /// One record.
+    Found {
+        /// The domain whose `_dmarc` name has it: the domain itself or its organisational
+        /// domain.
+        at: String,
+        /// The record as published (its strings joined).
         text: String,
+        /// What parsing it gave.
         record: Result<Record, SyntaxError>,
     },
 }
@@ -410,55 +428,132 @@ pub fn findings(domain: &str, lookup: &Lookup) -> Vec<Finding> {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let org = psl::organizational_domain(&domain);
     match lookup {
-        Lookup::Missing => vec![Finding::new(
-            FindingCode::DmarcMissing,
-            format!("{domain} has no DMARC record, nor has {org}: receivers cannot tell mail from {domain} from forgeries, and nobody reports abuse of the name to you."),
-            format!("Publish a DMARC record at {}. Start with p=none to receive reports; once the reports show your own mail passing SPF or DKIM, move to p=quarantine, then p=reject.", record_name(&org)),
-        )
-        .publish(&record_name(&org), "TXT", starter_record(&org))],
+        Lookup::Missing => {
+            let none = if org == domain {
+                format!("{domain} has no DMARC record")
+            } else {
+                format!("Neither {domain} nor {org} has a DMARC record")
+            };
+            let name = record_name(&org);
+            vec![
+                Finding::new(
+                    FindingCode::DmarcMissing,
+                    format!(
+                        "{none}: receivers cannot tell mail from {domain} from forgeries, and \
+                         nobody reports abuse of the name to you."
+                    ),
+                    format!(
+                        "Publish a DMARC record at {name}, with an address that receives the \
+                         reports (a mailbox of yours or a report service's). Start with p=none; \
+                         once the reports show your own mail passing SPF or DKIM, move to \
+                         p=quarantine, then p=reject."
+                    ),
+                )
+                .publish(&name, "TXT", starter_record(&org)),
+            ]
+        }
         Lookup::Multiple { at, count } => vec![Finding::new(
             FindingCode::DmarcMultipleRecords,
-            format!("{} has {count} DMARC records; receivers then apply none of them (RFC 7489 §6.6.3).", record_name(at)),
-            format!("Delete all but one of the TXT records at {} that start with v=DMARC1, merging what they say into the one you keep.", record_name(at)),
+            format!(
+                "{} has {count} DMARC records; receivers then apply none of them (RFC 7489 §6.6.3).",
+                record_name(at)
+            ),
+            format!(
+                "Delete all but one of the TXT records at {} that start with v=DMARC1, merging \
+                 what they say into the one you keep.",
+                record_name(at)
+            ),
         )],
-        Lookup::Found { at, record: Err(error), .. } => vec![Finding::new(
+        Lookup::Found {
+            at,
+            record: Err(error),
+            ..
+        } => vec![Finding::new(
             FindingCode::DmarcSyntaxError,
-            format!("At {}, {error}; receivers ignore a record they cannot read.", record_name(at)),
-            format!("Correct the record at {}: it must start with v=DMARC1, then p=none, quarantine or reject, with tags separated by semicolons.", record_name(at)),
+            format!(
+                "At {}, {error}; receivers ignore a record they cannot read.",
+                record_name(at)
+            ),
+            format!(
+                "Correct the record at {}: it must start with v=DMARC1, then p=none, quarantine or \
+                 reject, with tags separated by semicolons.",
+                record_name(at)
+            ),
         )],
-        Lookup::Found { at, text, record: Ok(record) } => {
+        Lookup::Found {
+            at,
+            text,
+            record: Ok(record),
+        } => {
             let mut out = Vec::new();
             let name = record_name(at);
             let policy = record.policy_for(&domain, at);
             if policy == Policy::None {
-                let which = if domain == *at || record.subdomain_policy.is_none() { "p" } else { "sp" };
+                let which = if domain == *at || record.subdomain_policy.is_none() {
+                    "p"
+                } else {
+                    "sp"
+                };
                 out.push(
                     Finding::new(
                         FindingCode::DmarcPolicyNone,
-                        format!("The DMARC policy for {domain} is {which}=none: receivers are asked to deliver mail that fails DMARC as if it passed, so anyone can still send as {domain}."),
-                        format!("Once the aggregate reports show your own mail passing, change the record at {name} to {which}=quarantine, and later to {which}=reject."),
+                        format!(
+                            "The DMARC policy for {domain} is {which}=none: receivers are asked to \
+                             deliver mail that fails DMARC as if it passed, so anyone can still \
+                             send as {domain}."
+                        ),
+                        format!(
+                            "Once the aggregate reports show your own mail passing, change the \
+                             record at {name} to {which}=quarantine, and later to {which}=reject."
+                        ),
                     )
-                    .publish(&name, "TXT", tags::with_tag(text, which, Some("quarantine"), true)),
+                    .publish(
+                        &name,
+                        "TXT",
+                        tags::with_tag(text, which, Some("quarantine"), true),
+                    ),
                 );
             }
             if record.pct < 100 && policy != Policy::None {
                 out.push(
                     Finding::new(
                         FindingCode::DmarcPartialPct,
-                        format!("The DMARC record at {name} has pct={}: the policy applies to that percentage of failing mail only (RFC 7489 §6.3), and DMARCbis drops pct= altogether.", record.pct),
-                        format!("Remove pct= from the record at {name} once your own mail passes; to test a policy, DMARCbis has t=y instead."),
+                        format!(
+                            "The DMARC record at {name} has pct={}: the policy applies to that \
+                             percentage of failing mail only (RFC 7489 §6.3), and DMARCbis drops \
+                             pct= altogether.",
+                            record.pct
+                        ),
+                        format!(
+                            "Remove pct= from the record at {name} once your own mail passes; to \
+                             test a policy, DMARCbis has t=y instead."
+                        ),
                     )
-                    .publish(&name, "TXT", tags::with_tag(text, "pct", None, true)),
+                    .publish(
+                        &name,
+                        "TXT",
+                        tags::with_tag(text, "pct", None, true),
+                    ),
                 );
             }
             if record.testing {
                 out.push(
                     Finding::new(
                         FindingCode::DmarcPartialPct,
-                        format!("The DMARC record at {name} has t=y: the domain is testing its policy, and receivers apply a milder one (DMARCbis)."),
-                        format!("Remove t=y from the record at {name} once the reports show your own mail passing."),
+                        format!(
+                            "The DMARC record at {name} has t=y: the domain is testing its policy, \
+                             and receivers apply a milder one (DMARCbis)."
+                        ),
+                        format!(
+                            "Remove t=y from the record at {name} once the reports show your own \
+                             mail passing."
+                        ),
                     )
-                    .publish(&name, "TXT", tags::with_tag(text, "t", None, true)),
+                    .publish(
+                        &name,
+                        "TXT",
+                        tags::with_tag(text, "t", None, true),
+                    ),
                 );
             }
             out
@@ -517,11 +612,14 @@ pub fn unauthorized_report(policy_domain: &str, report: &ExternalReport) -> Find
     Finding::new(
         FindingCode::DmarcExternalReportUnauthorized,
         format!(
-            "The DMARC record of {policy_domain} sends reports to {}, but {} has not agreed to take reports for {policy_domain}: receivers drop those reports (RFC 7489 §7.1).",
+            "The DMARC record of {policy_domain} sends reports to {}, but {} has not agreed to \
+             take reports for {policy_domain}: receivers drop those reports (RFC 7489 §7.1).",
             report.uri, report.host
         ),
         format!(
-            "Ask the operator of {} to publish a TXT record \"v=DMARC1\" at {} (a wildcard *._report._dmarc.{} covers every domain), or send reports to an address under your own domain.",
+            "Ask the operator of {} to publish a TXT record \"v=DMARC1\" at {} (a wildcard \
+             *._report._dmarc.{} covers every domain), or send reports to an address under your \
+             own domain.",
             report.host, report.query_name, report.host
         ),
     )
@@ -707,6 +805,12 @@ mod tests {
             "v=DMARC1; p=none; rua=mailto:dmarc@example.com"
         );
         assert!(is_dmarc(publish.value.as_bytes()) && parse(publish.value.as_bytes()).is_ok());
+        assert!(
+            f[0].message
+                .starts_with("Neither mail.example.com nor example.com has")
+        );
+        let f = findings("example.com", &Lookup::Missing);
+        assert!(f[0].message.starts_with("example.com has no DMARC record:"));
 
         let f = findings(
             "example.com",

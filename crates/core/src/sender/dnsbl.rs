@@ -84,7 +84,9 @@ fn normalise(name: &str) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// The list lists the target.
     Listed,
+    /// The list does not (NXDOMAIN).
     NotListed,
     /// The list refused to answer: the query came through a public resolver, or past the
     /// list's free quota. Whether the target is listed is unknown.
@@ -100,6 +102,7 @@ pub struct Entry {
     pub zone: String,
     /// The address or domain looked up.
     pub target: String,
+    /// What the list said.
     pub status: Status,
     /// The A records of the answer.
     pub codes: Vec<Ipv4Addr>,
@@ -149,19 +152,42 @@ fn meaning(kind: Kind, code: Ipv4Addr) -> (Status, String) {
     match kind {
         // Spamhaus's return codes for public mirrors and the Data Query Service.
         Kind::SpamhausIp | Kind::SpamhausDomain if (b, c) == (255, 255) => match d {
-            254 => (Status::Refused, "Spamhaus refuses queries through public or open resolvers (127.255.255.254)".to_owned()),
-            255 => (Status::Refused, "Spamhaus refuses this resolver's queries: too many of them (127.255.255.255)".to_owned()),
-            252 => (Status::Error, "Spamhaus says the list name is mistyped (127.255.255.252)".to_owned()),
-            _ => (Status::Error, format!("Spamhaus answered {code}, an error code")),
+            254 => (
+                Status::Refused,
+                "Spamhaus refuses queries through public or open resolvers (127.255.255.254)"
+                    .to_owned(),
+            ),
+            255 => (
+                Status::Refused,
+                "Spamhaus refuses this resolver's queries: too many of them (127.255.255.255)"
+                    .to_owned(),
+            ),
+            252 => (
+                Status::Error,
+                "Spamhaus says the list name is mistyped (127.255.255.252)".to_owned(),
+            ),
+            _ => (
+                Status::Error,
+                format!("Spamhaus answered {code}, an error code"),
+            ),
         },
         Kind::SpamhausIp => match (b, c, d) {
             (0, 0, 2) => listed("Spamhaus SBL: a known spam source or spam operation"),
             (0, 0, 3) => listed("Spamhaus SBL CSS: a source of snowshoe spam"),
-            (0, 0, 4..=7) => listed("Spamhaus XBL: a hijacked or infected host (exploits, bots, open proxies)"),
+            (0, 0, 4..=7) => {
+                listed("Spamhaus XBL: a hijacked or infected host (exploits, bots, open proxies)")
+            }
             (0, 0, 9) => listed("Spamhaus DROP: a network hijacked or run by criminals"),
-            (0, 0, 10) => listed("Spamhaus PBL: its provider says the address should not send mail directly"),
-            (0, 0, 11) => listed("Spamhaus PBL: an end-user address that should not send mail directly"),
-            _ => (Status::Error, format!("Spamhaus answered {code}, which is not one of its IP list codes")),
+            (0, 0, 10) => {
+                listed("Spamhaus PBL: its provider says the address should not send mail directly")
+            }
+            (0, 0, 11) => {
+                listed("Spamhaus PBL: an end-user address that should not send mail directly")
+            }
+            _ => (
+                Status::Error,
+                format!("Spamhaus answered {code}, which is not one of its IP list codes"),
+            ),
         },
         Kind::SpamhausDomain => match (b, c, d) {
             (0, 1, 2) => listed("Spamhaus DBL: a spam domain"),
@@ -169,17 +195,29 @@ fn meaning(kind: Kind, code: Ipv4Addr) -> (Status, String) {
             (0, 1, 5) => listed("Spamhaus DBL: a malware domain"),
             (0, 1, 6) => listed("Spamhaus DBL: a botnet command-and-control domain"),
             (0, 1, 102) => listed("Spamhaus DBL: an abused legitimate domain, used for spam"),
-            (0, 1, 103) => listed("Spamhaus DBL: an abused legitimate domain, a redirector used in spam"),
+            (0, 1, 103) => {
+                listed("Spamhaus DBL: an abused legitimate domain, a redirector used in spam")
+            }
             (0, 1, 104) => listed("Spamhaus DBL: an abused legitimate domain, used for phishing"),
             (0, 1, 105) => listed("Spamhaus DBL: an abused legitimate domain, used for malware"),
-            (0, 1, 106) => listed("Spamhaus DBL: an abused legitimate domain, used for botnet command and control"),
-            (0, 1, 255) => (Status::Error, "Spamhaus DBL does not list IP addresses (127.0.1.255)".to_owned()),
-            _ => (Status::Error, format!("Spamhaus answered {code}, which is not one of its DBL codes")),
+            (0, 1, 106) => listed(
+                "Spamhaus DBL: an abused legitimate domain, used for botnet command and control",
+            ),
+            (0, 1, 255) => (
+                Status::Error,
+                "Spamhaus DBL does not list IP addresses (127.0.1.255)".to_owned(),
+            ),
+            _ => (
+                Status::Error,
+                format!("Spamhaus answered {code}, which is not one of its DBL codes"),
+            ),
         },
         // URIBL: 127.0.0.1 is its refusal; otherwise the last octet is a mask of its lists.
         Kind::Uribl if (b, c, d) == (0, 0, 1) => (
             Status::Refused,
-            "URIBL refuses the query: public resolvers and resolvers over the free quota are blocked (127.0.0.1)".to_owned(),
+            "URIBL refuses the query: public resolvers and resolvers over the free quota are \
+             blocked (127.0.0.1)"
+                .to_owned(),
         ),
         Kind::Uribl if (b, c) == (0, 0) && d & 0x0e != 0 => {
             let lists: Vec<&str> = [(2, "black"), (4, "grey"), (8, "red")]
@@ -187,9 +225,15 @@ fn meaning(kind: Kind, code: Ipv4Addr) -> (Status, String) {
                 .filter(|(bit, _)| d & bit != 0)
                 .map(|(_, name)| *name)
                 .collect();
-            (Status::Listed, format!("URIBL {} list", lists.join(" and ")))
+            (
+                Status::Listed,
+                format!("URIBL {} list", lists.join(" and ")),
+            )
         }
-        Kind::Uribl => (Status::Error, format!("URIBL answered {code}, which is not one of its codes")),
+        Kind::Uribl => (
+            Status::Error,
+            format!("URIBL answered {code}, which is not one of its codes"),
+        ),
         Kind::Other => (Status::Listed, format!("listed (code {code})")),
     }
 }
@@ -268,8 +312,14 @@ pub fn findings(entries: &[Entry]) -> Vec<Finding> {
                 refused.push(&entry.zone);
                 out.push(Finding::new(
                     FindingCode::DnsblRefused,
-                    format!("{} did not answer for {}: {}. Whether it is listed there is unknown.", entry.zone, entry.target, entry.meaning),
-                    "Query blocklists through your own recursive resolver (mailvet --dns HOST:PORT) rather than a public one; for Spamhaus, a free Data Query Service (DQS) key gives you a zone of your own.".to_owned(),
+                    format!(
+                        "{} did not answer for {}: {}. Whether it is listed there is unknown.",
+                        entry.zone, entry.target, entry.meaning
+                    ),
+                    "Query blocklists through your own recursive resolver (mailvet --dns \
+                     HOST:PORT) rather than a public one; for Spamhaus, a free Data Query Service \
+                     (DQS) key gives you a zone of your own."
+                        .to_owned(),
                 ));
             }
             _ => {}
@@ -280,12 +330,15 @@ pub fn findings(entries: &[Entry]) -> Vec<Finding> {
 
 /// How to get off the list an entry is on.
 fn delisting(entry: &Entry) -> String {
-    let cause = "Find and stop what got it listed (a hijacked account or machine, an open relay, mail sent to addresses that never asked for it)";
+    let cause = "Find and stop what got it listed (a hijacked account or machine, an open relay, \
+                 mail sent to addresses that never asked for it)";
     let zone = entry.zone.as_str();
     match kind(zone) {
         Kind::SpamhausIp if entry.codes.iter().all(|c| matches!(c.octets()[3], 10 | 11)) => {
             format!(
-                "Send mail from {} through your provider's mail server instead of directly; if it is a mail server with a fixed address, ask for its removal from the PBL at https://check.spamhaus.org/.",
+                "Send mail from {} through your provider's mail server instead of directly; if it \
+                 is a mail server with a fixed address, ask for its removal from the PBL at \
+                 https://check.spamhaus.org/.",
                 entry.target
             )
         }
@@ -297,7 +350,8 @@ fn delisting(entry: &Entry) -> String {
             "{cause}, then ask for removal at https://www.barracudacentral.org/rbl/removal-request."
         ),
         Kind::Other if zone == "bl.spamcop.net" => format!(
-            "{cause}; SpamCop drops a listing by itself about a day after the last report (https://www.spamcop.net/bl.shtml)."
+            "{cause}; SpamCop drops a listing by itself about a day after the last report \
+             (https://www.spamcop.net/bl.shtml)."
         ),
         Kind::Other if zone == "psbl.surriel.com" => {
             format!("{cause}, then remove the address at https://psbl.org/.")

@@ -138,6 +138,7 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The policy's value (`enforce`, `testing`, `none`).
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Enforce => "enforce",
@@ -150,6 +151,7 @@ impl Mode {
 /// A policy file (§3.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
+    /// `mode`.
     pub mode: Mode,
     /// The `mx` patterns, lowercase, without a root dot: host names, or `*.` and a domain.
     pub mx: Vec<String>,
@@ -315,9 +317,11 @@ pub enum Lookup {
     Missing,
     /// More than one `v=STSv1` TXT record.
     Multiple(usize),
-    /// One TXT record, and what became of the policy.
+    /// One TXT record.
     Found {
+        /// What parsing the TXT record gave.
         record: Result<TxtRecord, SyntaxError>,
+        /// What became of the policy file.
         policy: PolicyFetch,
     },
 }
@@ -344,7 +348,8 @@ pub fn findings(domain: &str, lookup: &Lookup, mx_hosts: &[String]) -> Vec<Findi
         Lookup::Multiple(count) => {
             return vec![invalid(
                 format!(
-                    "{name} has {count} MTA-STS records; senders then use no policy (RFC 8461 §3.1)."
+                    "{name} has {count} MTA-STS records; senders then use no policy (RFC 8461 \
+                     §3.1)."
                 ),
                 format!(
                     "Keep one TXT record starting with v=STSv1 at {name} and delete the others."
@@ -357,21 +362,30 @@ pub fn findings(domain: &str, lookup: &Lookup, mx_hosts: &[String]) -> Vec<Findi
     if let Err(error) = record {
         out.push(invalid(
             format!("At {name}, {error}; senders then use no policy (RFC 8461 §3.1)."),
-            format!("Publish at {name} a record of the form v=STSv1; id=20260101T000000 (1 to 32 letters and digits, changed whenever the policy changes)."),
+            format!(
+                "Publish at {name} a record of the form v=STSv1; id=20260101T000000 (1 to 32 \
+                 letters and digits, changed whenever the policy changes)."
+            ),
         ));
     }
     let policy = match fetch {
         PolicyFetch::Failed(why) => {
             out.push(invalid(
                 format!("The MTA-STS policy of {domain} could not be fetched from {url}: {why}"),
-                format!("Serve the policy at {url} over HTTPS with a valid certificate for mta-sts.{domain}, with status 200 and no redirect; or remove the record at {name} if you do not want MTA-STS."),
+                format!(
+                    "Serve the policy at {url} over HTTPS with a valid certificate for \
+                     mta-sts.{domain}, with status 200 and no redirect; or remove the record at \
+                     {name} if you do not want MTA-STS."
+                ),
             ));
             return out;
         }
         PolicyFetch::Fetched(Err(error)) => {
             out.push(invalid(
                 format!("At {url}, {error}."),
-                "Write the policy as lines of version: STSv1, mode: enforce (or testing), one mx: line per MX host, and max_age: 604800.".to_owned(),
+                "Write the policy as lines of version: STSv1, mode: enforce (or testing), one mx: \
+                 line per MX host, and max_age: 604800."
+                    .to_owned(),
             ));
             return out;
         }
@@ -400,8 +414,15 @@ pub fn findings(domain: &str, lookup: &Lookup, mx_hosts: &[String]) -> Vec<Findi
         out.push(
             Finding::new(
                 FindingCode::MtaStsMxMismatch,
-                format!("The MX host {host} of {domain} matches no mx: line of its MTA-STS policy (mode {}): {effect} (RFC 8461 §4.1).", policy.mode.as_str()),
-                format!("Add the line \"mx: {host}\" to the policy at {url}, and change the id= of the record at {name} so senders fetch the policy again."),
+                format!(
+                    "The MX host {host} of {domain} matches no mx: line of its MTA-STS policy \
+                     (mode {}): {effect} (RFC 8461 §4.1).",
+                    policy.mode.as_str()
+                ),
+                format!(
+                    "Add the line \"mx: {host}\" to the policy at {url}, and change the id= of the \
+                     record at {name} so senders fetch the policy again."
+                ),
             )
             .with_severity(severity),
         );

@@ -133,7 +133,8 @@ pub fn findings(domain: &str, selection: Selection<'_>) -> Vec<Finding> {
     let name = record_name(domain);
     let message = match selection {
         Selection::None => format!(
-            "{domain} has no TLS-RPT record at {name}: senders that fail to set up TLS with its MX hosts (or MTA-STS) have nowhere to tell you."
+            "{domain} has no TLS-RPT record at {name}: senders that fail to set up TLS with its MX \
+             hosts (or MTA-STS) have nowhere to tell you."
         ),
         Selection::Multiple(count) => format!(
             "{name} has {count} TLS-RPT records; senders then use none of them (RFC 8460 §3)."
@@ -141,16 +142,22 @@ pub fn findings(domain: &str, selection: Selection<'_>) -> Vec<Finding> {
         Selection::One(text) => match parse(text) {
             Ok(_) => return Vec::new(),
             Err(error) => format!(
-                "At {name}, {error}; senders then treat the domain as taking no reports (RFC 8460 §3)."
+                "At {name}, {error}; senders then treat the domain as taking no reports (RFC 8460 \
+                 §3)."
             ),
         },
     };
-    vec![Finding::new(
-        FindingCode::TlsRptMissing,
-        message,
-        format!("Publish one TLS-RPT record at {name} naming a mailbox (or https: URL) that reads the daily JSON reports."),
-    )
-    .publish(&name, "TXT", starter_record(domain))]
+    vec![
+        Finding::new(
+            FindingCode::TlsRptMissing,
+            message,
+            format!(
+                "Publish one TLS-RPT record at {name} naming a mailbox (or https: URL) that reads \
+                 the daily JSON reports."
+            ),
+        )
+        .publish(&name, "TXT", starter_record(domain)),
+    ]
 }
 
 #[cfg(test)]
