@@ -4,10 +4,28 @@
 //! the record to publish when one can be computed).
 //!
 //! - `spf`: SPF records and `check_host()` (RFC 7208).
+//! - `domain`: every DNS check of a domain in one report; `report`: its parts and the grade.
+//! - `psl`: the Public Suffix List and the organisational domain (RFC 7489 §3.2).
+//! - `dmarc`: DMARC records, their discovery and external report authorisation (RFC 7489).
+//! - `dkim`: DKIM key records and the size of their keys (RFC 6376, RFC 8301, RFC 8463).
+//! - `mta_sts`: MTA-STS records, policies and MX patterns (RFC 8461).
+//! - `tls_rpt`: TLS reporting records (RFC 8460).
+//! - `bimi`: BIMI assertion records (parsed only).
+//! - `dnsbl`: DNS blocklist query names and answers (RFC 5782).
+//! - `txt`: choosing one record of a kind among a name's TXT records.
 
+pub mod bimi;
+pub mod dkim;
+pub mod dmarc;
+pub mod dnsbl;
 pub mod domain;
+pub mod mta_sts;
+pub mod psl;
 pub mod report;
 pub mod spf;
+mod tags;
+pub mod tls_rpt;
+pub mod txt;
 
 use std::fmt;
 
