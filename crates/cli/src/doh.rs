@@ -197,8 +197,9 @@ impl Resolver {
     }
 
     /// The answer for `name` and `rtype`, asked once while it lives: many domains share their
-    /// mail hosts, and the prober asks for the hosts' addresses after the route.
-    async fn answer(&self, name: &str, rtype: RecordType) -> Option<Message> {
+    /// mail hosts, and the prober asks for the hosts' addresses after the route. `None` when no
+    /// endpoint answered.
+    pub async fn answer(&self, name: &str, rtype: RecordType) -> Option<Message> {
         let key = format!("{}/{}", rtype.code(), normalize_name(name));
         let cell = shared_cell(&self.answers, &key);
         let kept = cell

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod doh;
+pub mod domain;
 mod input;
 pub mod list;
 pub mod metrics;

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mailvet::{check, serve};
+use mailvet::{check, domain, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +28,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Answers the edge Worker's mailbox probes over HTTP (POST /v1/probe).
     Serve(serve::ServeArgs),
+    /// Checks a sending domain's health: SPF, MX, …, with a fix for every finding.
+    Domain(domain::DomainArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Domain(args) => domain::run(args),
     };
     result.unwrap_or_else(|failure| {
         eprintln!("error: {failure}");

@@ -7,6 +7,7 @@
 //! prints `N passed, N failed`. `cargo test -p mailvet --test world -- WORD` runs the tests whose
 //! name contains WORD. With `MAILVET_WORLD_ENV=DIR/world.env` a running world is used instead.
 
+mod domain;
 mod serve;
 mod smtp;
 mod support;
@@ -134,6 +135,26 @@ const TESTS: &[Test<World>] = &[
         serve::serve_says_429_when_busy_and_drains_on_sigterm,
     ),
     ("serve_needs_a_long_token", serve::serve_needs_a_long_token),
+    (
+        "domain_good_has_nothing_to_fix",
+        domain::a_good_domain_has_nothing_to_fix,
+    ),
+    (
+        "domain_every_spf_and_mx_finding",
+        domain::every_spf_and_mx_finding_comes_from_its_case,
+    ),
+    (
+        "domain_spf_macros_per_address",
+        domain::spf_macros_are_evaluated_per_address,
+    ),
+    (
+        "domain_doh_and_plain_dns_agree",
+        domain::doh_and_plain_dns_give_the_same_report,
+    ),
+    (
+        "domain_special_addresses_not_asked",
+        domain::special_addresses_are_not_asked_unless_allowed,
+    ),
 ];
 
 fn main() -> ExitCode {

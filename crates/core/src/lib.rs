@@ -9,7 +9,9 @@
 pub mod auth;
 pub mod dns;
 pub mod lists;
+pub mod rendezvous;
 pub mod report;
+pub mod sender;
 pub mod smtp;
 pub mod suggest;
 pub mod syntax;

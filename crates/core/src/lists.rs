@@ -446,11 +446,12 @@ fn owners(domain: &str) -> impl Iterator<Item = &str> {
 
 /// A set of names kept as one byte-sorted text, one name per line, each line ending in `\n`,
 /// searched in place: no table to build at start-up, nothing beyond the text itself in the Wasm.
+/// Also the form of the Public Suffix List (`crate::sender::psl`).
 #[derive(Clone, Copy, Debug)]
-struct SortedLines(&'static str);
+pub(crate) struct SortedLines(pub(crate) &'static str);
 
 impl SortedLines {
-    fn contains(self, name: &str) -> bool {
+    pub(crate) fn contains(self, name: &str) -> bool {
         let text = self.0.as_bytes();
         let name = name.as_bytes();
         // Invariant: `lo` and `hi` are line starts (or the end of the text), and the name, if
@@ -493,7 +494,7 @@ impl SortedLines {
     }
 
     #[cfg(test)]
-    fn lines(self) -> impl Iterator<Item = &'static str> {
+    pub(crate) fn lines(self) -> impl Iterator<Item = &'static str> {
         self.0.lines()
     }
 }

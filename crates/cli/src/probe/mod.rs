@@ -44,7 +44,7 @@ use crate::Failure;
 use crate::doh::Resolver;
 use crate::metrics::Metrics;
 pub use mailvet_core::smtp::Mailbox;
-pub use options::{ProbeArgs, ProbeConfig};
+pub use options::{ProbeArgs, ProbeConfig, host_name};
 pub use schedule::CATCH_ALL_TTL;
 use schedule::{HostLimits, Job, LINGER, Queue, Tasks};
 use transport::QUIT_WAIT;

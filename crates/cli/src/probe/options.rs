@@ -104,7 +104,7 @@ impl ProbeArgs {
 }
 
 /// This machine's name for EHLO, or `localhost` when it has none.
-fn host_name() -> String {
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().to_owned())

@@ -126,7 +126,7 @@ impl Writer {
         match &record.data {
             RData::A(ip) => self.out.extend_from_slice(&ip.octets()),
             RData::Aaaa(ip) => self.out.extend_from_slice(&ip.octets()),
-            RData::Cname(name) | RData::Ns(name) => self.name(name)?,
+            RData::Cname(name) | RData::Ns(name) | RData::Ptr(name) => self.name(name)?,
             RData::Mx {
                 preference,
                 exchange,
@@ -297,6 +297,12 @@ mod tests {
                 RecordType::Txt,
                 5,
                 RData::Txt(vec![b"v=spf1 ".to_vec(), b"-all".to_vec(), Vec::new()]),
+            ),
+            record(
+                "2.0.0.192.in-addr.arpa",
+                RecordType::Ptr,
+                300,
+                RData::Ptr("mail.example.com".into()),
             ),
             record(
                 "odd\\046label\\000.example",

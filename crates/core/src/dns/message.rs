@@ -51,6 +51,7 @@ pub enum RData {
     Aaaa(Ipv6Addr),
     Cname(String),
     Ns(String),
+    Ptr(String),
     /// RFC 1035 §3.3.9. A null MX (RFC 7505) has exchange `""`, the root.
     Mx {
         preference: u16,
@@ -320,6 +321,7 @@ fn rdata_fields(
         }
         RecordType::Cname => RData::Cname(r.name()?),
         RecordType::Ns => RData::Ns(r.name()?),
+        RecordType::Ptr => RData::Ptr(r.name()?),
         RecordType::Mx => RData::Mx {
             preference: r.u16()?,
             exchange: r.name()?,

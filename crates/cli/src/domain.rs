@@ -1,0 +1,311 @@
+//! `mailvet domain NAME`: the sender health of a domain (SPF, MX, …) with a fix for every
+//! finding. The checks are the core's (`mailvet_core::sender`); this module asks DNS for them,
+//! over DNS-over-HTTPS or, with `--dns`, a recursive resolver over UDP (TCP when an answer is
+//! truncated): blocklists refuse queries that come through public resolvers.
+
+use std::io::{self, IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, ValueEnum};
+use mailvet_core::dns::{Message, RecordType, build_query, parse_response};
+use mailvet_core::sender::domain::DomainReport;
+use mailvet_core::sender::spf::{Answer, QueryType};
+use mailvet_core::sender::{self, Severity};
+use mailvet_core::smtp::{Capabilities, Command, Reply};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use crate::Failure;
+use crate::doh::{DnsArgs, Resolver};
+use crate::probe::special::special_purpose;
+
+#[derive(Debug, Args)]
+pub struct DomainArgs {
+    /// The sending domain to check.
+    name: String,
+
+    /// A sending IP address: SPF is evaluated for it (check_host, RFC 7208). Repeatable.
+    #[arg(long = "ip", value_name = "IP")]
+    ips: Vec<IpAddr>,
+
+    /// A recursive resolver to ask over UDP (and TCP for long answers) instead of
+    /// DNS-over-HTTPS, e.g. 127.0.0.1:53.
+    #[arg(long, value_name = "HOST:PORT")]
+    dns: Option<SocketAddr>,
+
+    #[command(flatten)]
+    doh: DnsArgs,
+
+    /// Do not ask the mail hosts whether they offer STARTTLS (port 25 is often blocked on
+    /// home and cloud networks).
+    #[arg(long)]
+    no_smtp: bool,
+
+    /// The port the mail hosts are asked on.
+    #[arg(long, value_name = "PORT", default_value_t = 25)]
+    smtp_port: u16,
+
+    /// How long a mail host has to greet and answer EHLO.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::parse_secs)]
+    smtp_timeout: Duration,
+
+    /// The name given in EHLO. Default: this machine's name.
+    #[arg(long, value_name = "NAME")]
+    helo: Option<String>,
+
+    /// Ask mail hosts at private, loopback and other special addresses too (tests).
+    #[arg(long)]
+    allow_private: bool,
+
+    /// Output format. Default: table on a terminal, else json.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<DomainFormat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DomainFormat {
+    Json,
+    Table,
+}
+
+/// Where the queries go.
+enum Dns {
+    Doh(Resolver),
+    Plain {
+        server: SocketAddr,
+        timeout: Duration,
+    },
+}
+
+impl Dns {
+    async fn lookup(&self, name: &str, rtype: RecordType) -> Option<Message> {
+        match self {
+            Dns::Doh(resolver) => resolver.answer(name, rtype).await,
+            Dns::Plain { server, timeout } => {
+                // Twice over UDP, as stub resolvers do; then nothing.
+                for _ in 0..2 {
+                    if let Ok(Some(message)) =
+                        tokio::time::timeout(*timeout, plain_query(*server, name, rtype)).await
+                    {
+                        return Some(message);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    async fn answer(&self, name: &str, kind: QueryType) -> Answer {
+        let message = self.lookup(name, kind.record_type()).await;
+        Answer::from_message(name, kind, message.as_ref())
+    }
+}
+
+/// One query to a recursive resolver over UDP, again over TCP when the answer is truncated
+/// (RFC 1035 §4.2.1, RFC 7766). The message ID is random: it is what tells our answer from a
+/// forged one on UDP.
+async fn plain_query(server: SocketAddr, name: &str, rtype: RecordType) -> Option<Message> {
+    let mut id = [0; 2];
+    getrandom::getrandom(&mut id).ok()?;
+    let id = u16::from_be_bytes(id);
+    let query = build_query(id, name, rtype).ok()?;
+    let local: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0".parse().ok()?
+    } else {
+        "[::]:0".parse().ok()?
+    };
+    let socket = UdpSocket::bind(local).await.ok()?;
+    socket.connect(server).await.ok()?;
+    socket.send(&query).await.ok()?;
+    let mut buffer = vec![0; 65_535];
+    let message = loop {
+        let n = socket.recv(&mut buffer).await.ok()?;
+        if let Ok(message) = parse_response(&buffer[..n])
+            && message.answers_query(id, name, rtype)
+        {
+            break message;
+        }
+    };
+    if !message.truncated {
+        return Some(message);
+    }
+    let mut stream = TcpStream::connect(server).await.ok()?;
+    let mut framed = u16::try_from(query.len()).ok()?.to_be_bytes().to_vec();
+    framed.extend_from_slice(&query);
+    stream.write_all(&framed).await.ok()?;
+    let mut length = [0; 2];
+    stream.read_exact(&mut length).await.ok()?;
+    let mut body = vec![0; usize::from(u16::from_be_bytes(length))];
+    stream.read_exact(&mut body).await.ok()?;
+    parse_response(&body)
+        .ok()
+        .filter(|m| m.answers_query(id, name, rtype))
+}
+
+pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
+    let domain = args.name.trim().trim_end_matches('.').to_ascii_lowercase();
+    if mailvet_core::syntax::parse(&format!("postmaster@{domain}")).is_err() {
+        return Err(Failure(format!("{:?} is not a domain name", args.name)));
+    }
+    let dns = match args.dns {
+        Some(server) => Dns::Plain {
+            server,
+            timeout: Duration::from_secs(5),
+        },
+        None => Dns::Doh(args.doh.resolver()?),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("starting the runtime: {e}")))?;
+    let helo = args.helo.clone().unwrap_or_else(crate::probe::host_name);
+    Command::Ehlo(&helo)
+        .to_bytes()
+        .map_err(|e| Failure(format!("--helo {helo:?}: {e}")))?;
+    let smtp = (!args.no_smtp).then_some(Smtp {
+        port: args.smtp_port,
+        timeout: args.smtp_timeout,
+        helo,
+        allow_private: args.allow_private,
+    });
+    let report = runtime.block_on(check(&dns, &domain, &args.ips, smtp.as_ref()));
+    let terminal = io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if terminal {
+        DomainFormat::Table
+    } else {
+        DomainFormat::Json
+    });
+    let text = match format {
+        DomainFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&report)
+                .map_err(|e| Failure(format!("writing the report: {e}")))?;
+            text.push('\n');
+            text
+        }
+        DomainFormat::Table => table(&report),
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Failure(format!("writing the report: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every check of `domain`: the core's over `dns`, then STARTTLS of each mail host.
+async fn check(dns: &Dns, domain: &str, ips: &[IpAddr], smtp: Option<&Smtp>) -> DomainReport {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut report = sender::domain::check(domain, ips, now, |name, kind| async move {
+        dns.answer(&name, kind).await
+    })
+    .await;
+    if let Some(smtp) = smtp {
+        let mut offered = Vec::with_capacity(report.mx.len());
+        for host in &report.mx {
+            offered.push(match host.addresses.first() {
+                Some(&address) => smtp.offers_starttls(address).await,
+                None => None,
+            });
+        }
+        report.add_starttls(&offered);
+    }
+    report
+}
+
+/// How mail hosts are asked whether they offer STARTTLS.
+struct Smtp {
+    port: u16,
+    timeout: Duration,
+    helo: String,
+    allow_private: bool,
+}
+
+impl Smtp {
+    /// Whether the mail host at `address` offers STARTTLS in its EHLO reply (RFC 3207 §4);
+    /// `None` when it could not be asked (refused as a special address, unreachable, no EHLO).
+    async fn offers_starttls(&self, address: IpAddr) -> Option<bool> {
+        if !self.allow_private && special_purpose(address).is_some() {
+            return None;
+        }
+        let exchange = async {
+            let mut stream = TcpStream::connect((address, self.port)).await.ok()?;
+            let greeting = read_reply(&mut stream).await?;
+            if greeting.code != 220 {
+                return None;
+            }
+            let ehlo = Command::Ehlo(&self.helo).to_bytes().ok()?;
+            stream.write_all(&ehlo).await.ok()?;
+            let reply = read_reply(&mut stream).await?;
+            let quit = Command::Quit.to_bytes().ok()?;
+            let _ = stream.write_all(&quit).await;
+            (reply.code == 250).then(|| Capabilities::from_ehlo(&reply).starttls)
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// One SMTP reply from `stream`.
+async fn read_reply(stream: &mut TcpStream) -> Option<Reply> {
+    let mut buffer = Vec::new();
+    loop {
+        if let Ok(Some((reply, _))) = Reply::parse(&buffer) {
+            return Some(reply);
+        }
+        let mut chunk = [0; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buffer.len() > 64 * 1024 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The report for people: the grade, each finding with its fix, then the facts.
+fn table(report: &DomainReport) -> String {
+    let mut out = format!("{}  grade {}\n", report.domain, report.grade);
+    if report.findings.is_empty() {
+        out.push_str("\nNothing to fix.\n");
+    }
+    for finding in &report.findings {
+        let severity = match finding.severity {
+            Severity::Error => "ERROR",
+            Severity::Warning => "WARNING",
+            Severity::Info => "INFO",
+        };
+        out.push_str(&format!("\n{severity:<7}  {}\n", finding.code));
+        for line in finding.message.lines() {
+            out.push_str(&format!("         {line}\n"));
+        }
+        out.push_str(&format!("  fix    {}\n", finding.fix));
+        if let Some(record) = &finding.record {
+            out.push_str(&format!(
+                "         {} {} \"{}\"\n",
+                record.name, record.kind, record.value
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nSPF      {} ({} lookups)\n",
+        report.spf.record.as_deref().unwrap_or("none"),
+        report.spf.lookups
+    ));
+    for result in &report.spf.results {
+        out.push_str(&format!("  {}  {}\n", result.ip, result.result));
+    }
+    for host in &report.mx {
+        let addresses: Vec<String> = host.addresses.iter().map(IpAddr::to_string).collect();
+        out.push_str(&format!(
+            "MX {:>3}   {}  {}\n",
+            host.preference,
+            host.host,
+            addresses.join(" ")
+        ));
+    }
+    out
+}

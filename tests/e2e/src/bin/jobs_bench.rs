@@ -1,0 +1,217 @@
+//! The Jobs engine under `wrangler dev` (local D1, R2, Queues) against the local mail world:
+//!
+//! - `dns`: 100,000 rows over 2,000 domains below the world's `*.wild.test`, `checks=dns`: the
+//!   time from the upload to `completed`, rows per second, and the peak resident memory of the
+//!   `workerd` process (the Worker's runtime);
+//! - `smtp`: 10,000 rows over 200 domains, `checks=smtp`, through `mailvet serve` (the binary
+//!   beside this one: `cargo build --release -p mailvet`) and the world's exim: rows per second.
+//!
+//! ```text
+//! scripts/build-worker && cargo build --release -p mailvet
+//! cargo run -p mailvet-e2e --release --bin jobs-bench -- [dns] [smtp]
+//! ```
+//!
+//! Nothing here fails on a clock: a run fails only when a job fails or its counts do not add
+//! up to its rows.
+#![allow(clippy::print_stdout, reason = "a benchmark prints its numbers")]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mailvet_e2e::World;
+use mailvet_e2e::worker::{Options, Worker};
+use serde_json::Value;
+
+const TOKEN: &str = "jobs-bench-token-0123456789abcdef";
+/// A job that has not ended after this long has failed the benchmark.
+const GIVE_UP: Duration = Duration::from_secs(1_800);
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let all = args.is_empty();
+    let result = World::from_env_or_start()
+        .map_err(|e| format!("the mail world: {e}"))
+        .and_then(|world| {
+            if all || args.iter().any(|a| a == "dns") {
+                dns(&world)?;
+            }
+            if all || args.iter().any(|a| a == "smtp") {
+                smtp(&world)?;
+            }
+            Ok(())
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dns(world: &World) -> Result<(), String> {
+    let worker = Worker::start_with(world, &[], &jobs_options())?;
+    let rows = 100_000;
+    let list: String = (0..rows)
+        .map(|i| format!("user{i}@d{}.wild.test\n", i % 2_000))
+        .collect();
+    let (took, peak, job) = run_job(&worker, "checks=dns&name=bench-dns", &list)?;
+    println!(
+        "dns: {rows} rows over 2000 domains in {:.1} s = {:.0} rows/s (upload to completed); workerd peak RSS {} MiB; counts {}",
+        took.as_secs_f64(),
+        f64::from(rows) / took.as_secs_f64(),
+        peak / 1024,
+        job["counts"]
+    );
+    Ok(())
+}
+
+fn smtp(world: &World) -> Result<(), String> {
+    let prober = Prober::start(world)?;
+    let vars = [("PROBE_URL", prober.url.as_str()), ("PROBE_TOKEN", TOKEN)];
+    let worker = Worker::start_with(world, &vars, &jobs_options())?;
+    let rows = 10_000;
+    let list: String = (0..rows)
+        .map(|i| format!("user{i}@s{}.wild.test\n", i % 200))
+        .collect();
+    let (took, peak, job) = run_job(&worker, "checks=smtp&name=bench-smtp", &list)?;
+    println!(
+        "smtp: {rows} rows over 200 domains in {:.1} s = {:.0} rows/s (upload to completed); workerd peak RSS {} MiB; counts {}",
+        took.as_secs_f64(),
+        f64::from(rows) / took.as_secs_f64(),
+        peak / 1024,
+        job["counts"]
+    );
+    Ok(())
+}
+
+/// A Worker with the jobs engine's D1 tables.
+fn jobs_options() -> Options {
+    Options {
+        migrate: true,
+        ..Options::default()
+    }
+}
+
+/// Uploads `list`, polls until the job ends; how long it took, the peak RSS of workerd (KiB)
+/// and the last job object.
+fn run_job(worker: &Worker, query: &str, list: &str) -> Result<(Duration, u64, Value), String> {
+    let started = Instant::now();
+    let headers = [("Content-Type", "text/plain; charset=utf-8")];
+    let created = worker
+        .request(
+            "POST",
+            &format!("/v1/jobs?{query}"),
+            &headers,
+            Some(list.as_bytes()),
+        )
+        .map_err(|e| format!("POST /v1/jobs: {e}"))?;
+    if created.status != 202 {
+        return Err(format!(
+            "POST /v1/jobs answered {}: {}",
+            created.status,
+            created.text()
+        ));
+    }
+    let job: Value = serde_json::from_slice(&created.body).map_err(|e| e.to_string())?;
+    let id = job["id"].as_str().ok_or("no job id")?.to_owned();
+    let mut peak = 0;
+    loop {
+        peak = peak.max(workerd_rss());
+        let answer = worker
+            .get(&format!("/v1/jobs/{id}"))
+            .map_err(|e| format!("GET /v1/jobs/{id}: {e}"))?;
+        let job: Value = serde_json::from_slice(&answer.body).map_err(|e| e.to_string())?;
+        match job["status"].as_str() {
+            Some("completed") => {
+                let took = started.elapsed();
+                let total = job["total_rows"].as_u64().unwrap_or(0);
+                let counted: u64 = ["valid", "risky", "invalid", "unknown"]
+                    .iter()
+                    .filter_map(|v| job["counts"][v].as_u64())
+                    .sum();
+                if counted != total || total == 0 {
+                    return Err(format!("the counts do not add up to the rows: {job}"));
+                }
+                return Ok((took, peak, job));
+            }
+            Some("failed" | "cancelled") => return Err(format!("the job ended: {job}")),
+            _ => {}
+        }
+        if started.elapsed() > GIVE_UP {
+            return Err(format!("the job did not end in {GIVE_UP:?}: {job}"));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The resident memory of the `workerd` processes (KiB), from /proc.
+fn workerd_rss() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "workerd")
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// `mailvet serve` on a free port, stopped when dropped.
+struct Prober {
+    child: Child,
+    url: String,
+}
+
+impl Prober {
+    fn start(world: &World) -> Result<Prober, String> {
+        let binary = std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .parent()
+            .map(|dir| dir.join("mailvet"))
+            .filter(|path| path.exists())
+            .ok_or("no mailvet beside this benchmark: cargo build --release -p mailvet")?;
+        let binary: PathBuf = binary;
+        let port = world.smtp_addr().port().to_string();
+        let mut child = Command::new(&binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
+            .args(["--doh", world.doh_url(), "--smtp-port", &port])
+            .args(["--allow-private", "--helo", "bench.mailvet.test"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        let stderr = child.stderr.take().ok_or("no stderr from the prober")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("mailvet serve: listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| "the prober did not say where it listens".to_owned())?;
+        Ok(Prober { child, url })
+    }
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
