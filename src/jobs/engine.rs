@@ -9,8 +9,9 @@
 //!   chunk. Run twice, it finds its rows and chunks already there.
 //! - `chunk` checks the rows of a chunk that have no result yet, each unique domain resolved
 //!   once, and writes every row's result keyed by (job, row), duplicates taking their first
-//!   occurrence's. Run twice, it finds nothing left to check. The chunk that leaves no row
-//!   unchecked completes the job (one conditional UPDATE, so exactly one does).
+//!   occurrence's, and marks the chunk done, in one batch. Run twice, it finds nothing left to
+//!   check. The chunk that leaves no chunk open completes the job (one conditional UPDATE, so
+//!   exactly one does).
 //! - The sweeper sends a chunk again when its deadline passed; after [`MAX_ATTEMPTS`] its
 //!   unchecked rows become `unknown`, so a job never stays `running`.
 //!
@@ -232,6 +233,16 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
          WHERE id = ?1 AND status = 'queued'",
         &[text(id), int(now), int(chunks), int(total)],
     )?);
+    // A job deleted while it was being split leaves no rows or chunks behind.
+    for table in ["rows", "chunks"] {
+        statements.push(stmt(
+            &db,
+            &format!(
+                "DELETE FROM {table} WHERE job = ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ?1)"
+            ),
+            &[text(id)],
+        )?);
+    }
     db.batch(statements).await?;
     let queue = env.queue("WORK")?;
     let messages: Vec<String> = (0..chunks)
@@ -295,21 +306,50 @@ async fn check_chunk(env: &Env, config: &Config, id: &str, chunk: i64) -> worker
         let depth = Depth::parse(Some(&job.checks)).unwrap_or(Depth::Dns);
         let inputs: Vec<String> = pending.iter().map(|p| p.input.clone()).collect();
         let (reports, _) = api::check_all(&inputs, depth, config).await;
-        let mut statements = Vec::with_capacity(reports.len() + 1);
+        let mut statements = Vec::with_capacity(reports.len() + 2);
         for (pending, report) in pending.iter().zip(&reports) {
             statements.push(write_result(&db, id, pending.row, report)?);
         }
-        statements.push(stmt(
+        statements.extend(close_chunk(
             &db,
-            "UPDATE chunks SET done = 1 WHERE job = ?1 AND chunk = ?2",
-            &[text(id), int(chunk)],
+            id,
+            chunk,
+            record.first_row,
+            record.last_row,
         )?);
         db.batch(statements).await?;
     }
     finish(env, &db, id).await
 }
 
-/// The statement that stores the result of `row` and of every later row with its address.
+/// The statements that end a chunk, in the batch that stored its rows' results: every later row
+/// that repeats an address first seen in the chunk takes that row's result (by the index on
+/// `duplicate_of`: never a scan of the job), and the chunk is done.
+fn close_chunk(
+    db: &D1Database,
+    id: &str,
+    chunk: i64,
+    first_row: i64,
+    last_row: i64,
+) -> worker::Result<[worker::D1PreparedStatement; 2]> {
+    Ok([
+        stmt(
+            db,
+            "UPDATE rows SET verdict = f.verdict, reasons = f.reasons, suggestion = f.suggestion, \
+             score = f.score, report = f.report FROM rows AS f \
+             WHERE rows.job = ?1 AND rows.duplicate_of BETWEEN ?2 AND ?3 \
+             AND f.job = ?1 AND f.row = rows.duplicate_of",
+            &[text(id), int(first_row), int(last_row)],
+        )?,
+        stmt(
+            db,
+            "UPDATE chunks SET done = 1 WHERE job = ?1 AND chunk = ?2",
+            &[text(id), int(chunk)],
+        )?,
+    ])
+}
+
+/// The statement that stores the result of `row`, by its key.
 fn write_result(
     db: &D1Database,
     id: &str,
@@ -320,7 +360,7 @@ fn write_result(
     stmt(
         db,
         "UPDATE rows SET verdict = ?3, reasons = ?4, suggestion = ?5, score = ?6, report = ?7 \
-         WHERE job = ?1 AND (row = ?2 OR duplicate_of = ?2)",
+         WHERE job = ?1 AND row = ?2",
         &[
             text(id),
             int(row),
@@ -527,15 +567,17 @@ async fn give_up(
         chunk.attempts,
         pending.len()
     );
-    let mut statements = Vec::with_capacity(pending.len() + 1);
+    let mut statements = Vec::with_capacity(pending.len() + 2);
     for row in &pending {
         let report = Check::new(&row.input, lists).not_completed().finish(policy);
         statements.push(write_result(db, &chunk.job, row.row, &report)?);
     }
-    statements.push(stmt(
+    statements.extend(close_chunk(
         db,
-        "UPDATE chunks SET done = 1 WHERE job = ?1 AND chunk = ?2",
-        &[text(&chunk.job), int(chunk.chunk)],
+        &chunk.job,
+        chunk.chunk,
+        chunk.first_row,
+        chunk.last_row,
     )?);
     db.batch(statements).await?;
     Ok(())

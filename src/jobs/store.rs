@@ -279,14 +279,15 @@ pub async fn delete_job(db: &D1Database, id: &str) -> worker::Result<()> {
     Ok(())
 }
 
-/// Marks the job completed when it is running and no row is left unchecked, in one statement,
-/// so that of several chunks that end together exactly one sees the change. `true` for that one.
+/// Marks the job completed when it is running and no chunk is open (a chunk is done in the same
+/// batch that stores its rows' results and its duplicates'), in one statement, so that of several
+/// chunks that end together exactly one sees the change. `true` for that one.
 pub async fn complete_if_done(db: &D1Database, id: &str, now: i64) -> worker::Result<bool> {
     let result = stmt(
         db,
         "UPDATE jobs SET status = 'completed', finished_at = ?2 \
          WHERE id = ?1 AND status = 'running' AND chunks > 0 \
-         AND NOT EXISTS (SELECT 1 FROM rows WHERE job = ?1 AND verdict IS NULL)",
+         AND NOT EXISTS (SELECT 1 FROM chunks WHERE job = ?1 AND done = 0)",
         &[text(id), int(now)],
     )?
     .run()
