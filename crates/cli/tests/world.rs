@@ -155,6 +155,14 @@ const TESTS: &[Test<World>] = &[
         "domain_special_addresses_not_asked",
         domain::special_addresses_are_not_asked_unless_allowed,
     ),
+    (
+        "domain_every_dmarc_dkim_dnsbl_finding",
+        domain::every_dmarc_dkim_and_dnsbl_finding_comes_from_its_case,
+    ),
+    (
+        "domain_mta_sts_policies",
+        domain::mta_sts_policies_are_fetched_and_matched,
+    ),
 ];
 
 fn main() -> ExitCode {

@@ -135,6 +135,15 @@ fn kind(zone: &str) -> Kind {
     }
 }
 
+/// Whether `zone` lists domains rather than addresses (Spamhaus DBL, URIBL, SURBL): those are
+/// asked for the domain; any other zone for addresses.
+pub fn is_domain_list(zone: &str) -> bool {
+    let zone = normalise(zone);
+    matches!(kind(&zone), Kind::SpamhausDomain | Kind::Uribl)
+        || zone == "multi.surbl.org"
+        || zone.ends_with(".surbl.org")
+}
+
 /// What one code means on a list.
 fn meaning(kind: Kind, code: Ipv4Addr) -> (Status, String) {
     let [a, b, c, d] = code.octets();
