@@ -13,7 +13,9 @@
 //!
 //! The rules are kept as their sorted text, searched in place (the form of `crate::lists`):
 //! nothing is built at start-up and nothing is allocated beyond the names asked for. The text is
-//! 78 KB (28 KB gzipped); a program that never calls into this module does not link it.
+//! 78 KB (28 KB gzipped). A program that never calls into this module does not link it; one that
+//! does grows by about 88 KB in Wasm (34 KB gzipped) and 82 KB natively (`data/README.md`). A
+//! lookup takes about 2.5 µs (a few binary searches per label).
 //!
 //! ```
 //! use mailvet_core::sender::psl;
