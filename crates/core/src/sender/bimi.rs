@@ -120,4 +120,12 @@ mod tests {
             "default._bimi.example.com"
         );
     }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        for text in tags::near(b"v=BIMI1; l=https://example.com/l.svg; a=https://example.com/a.pem")
+        {
+            let _ = parse(&text);
+        }
+    }
 }

@@ -887,4 +887,15 @@ mod tests {
         );
         assert_eq!(publish.value, "v=DMARC1");
     }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        let seed = b"v=DMARC1; p=reject; sp=none; pct=50; rua=mailto:a@b.example!10m,https://c.example/r; ruf=mailto:x@y.example; fo=1:d; rf=afrf; ri=3600; t=y; psd=u";
+        for text in tags::near(seed) {
+            if let Ok(record) = parse(&text) {
+                let _ = external_reports("example.com", &record);
+            }
+            let _ = is_dmarc(&text);
+        }
+    }
 }

@@ -597,4 +597,22 @@ mod tests {
         assert_eq!(codes(&f), [("mta_sts_invalid", Severity::Error); 2]);
         assert!(f[1].message.contains("another name"));
     }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        for text in super::super::tags::near(b"v=STSv1; id=20160831085700Z; ext=1") {
+            let _ = parse_record(&text);
+        }
+        for text in super::super::tags::near(POLICY.as_bytes()) {
+            if let Ok(policy) = parse_policy(&text) {
+                let _ = policy.covers("mail.example.com");
+            }
+        }
+        for (pattern, host) in [("*.", "a."), ("*", ""), ("", "*."), (".", "..")] {
+            assert!(
+                !mx_matches(pattern, host) || pattern == host,
+                "{pattern} {host}"
+            );
+        }
+    }
 }

@@ -104,6 +104,21 @@ pub(crate) fn colon_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(':').map(|part| part.trim_matches(is_space))
 }
 
+/// Inputs near `seed` for the tests that parsers never panic: every prefix, and the seed with
+/// each byte replaced by each byte a record's grammar gives meaning to (and a few it forbids).
+#[cfg(test)]
+pub(crate) fn near(seed: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = (0..=seed.len()).map(|end| seed[..end].to_vec()).collect();
+    for i in 0..seed.len() {
+        for b in *b";=:,!. \t\r\n*@/0Zz\x00\x7f\xc3\xff" {
+            let mut v = seed.to_vec();
+            v[i] = b;
+            out.push(v);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

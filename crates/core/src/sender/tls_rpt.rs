@@ -231,4 +231,14 @@ mod tests {
             .is_empty()
         );
     }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        for text in super::super::tags::near(
+            b"v=TLSRPTv1; rua=mailto:a@example.com,https://r.example/x; x=1",
+        ) {
+            let _ = parse(&text);
+            let _ = findings("example.com", select([&text[..]]));
+        }
+    }
 }
