@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::tags::{self, is_space};
 use super::{Finding, FindingCode, Severity};
 
@@ -45,7 +47,8 @@ pub const COMMON_SELECTORS: &[&str] = &[
 ];
 
 /// The key types a receiver knows (§3.6.1 `k=`; RFC 8463 adds `ed25519`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum KeyType {
     /// `k=rsa`, the default (RFC 6376 §3.6.1).
     Rsa,
@@ -54,7 +57,8 @@ pub enum KeyType {
 }
 
 /// The public key of `p=`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Key {
     /// An RSA key.
     Rsa {
@@ -68,7 +72,7 @@ pub enum Key {
 }
 
 /// A parsed key record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `h=`: the hash algorithms the key may be used with (`None`: any).
     pub hashes: Option<Vec<String>>,
@@ -104,6 +108,13 @@ impl fmt::Display for SyntaxError {
 }
 
 impl std::error::Error for SyntaxError {}
+
+/// As its sentence.
+impl Serialize for SyntaxError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// Where a selector's key record is published (§3.6.2.1).
 pub fn record_name(selector: &str, domain: &str) -> String {
@@ -693,5 +704,18 @@ mod tests {
                 let _ = rsa_modulus_bits(&bytes);
             }
         }
+    }
+
+    #[test]
+    fn records_serialise_for_the_report() {
+        let json =
+            serde_json::to_value(parse(format!("p={RSA_2048}").as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            json["key"],
+            serde_json::json!({"type": "rsa", "bits": 2048})
+        );
+        assert_eq!(json["key_type"], "rsa");
+        let json = serde_json::to_value(Key::Revoked).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "revoked"}));
     }
 }

@@ -24,12 +24,15 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::psl;
 use super::tags::{self, is_space};
 use super::{Finding, FindingCode};
 
 /// A requested handling policy (§6.3 `p=`, `sp=`; DMARCbis `np=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// Deliver as if DMARC passed; only report.
     None,
@@ -51,7 +54,8 @@ impl Policy {
 }
 
 /// An identifier alignment mode (§3.1, `adkim=`, `aspf=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Alignment {
     /// `r`: the organisational domains must match (the default).
     Relaxed,
@@ -60,7 +64,8 @@ pub enum Alignment {
 }
 
 /// DMARCbis `psd=`: whether the record is published by a public suffix domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PublicSuffixDomain {
     /// `psd=y`
     Yes,
@@ -71,7 +76,7 @@ pub enum PublicSuffixDomain {
 }
 
 /// One report address of `rua=` or `ruf=` (§6.2): a URI and an optional size limit.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReportUri {
     /// The URI as written, without its `!size` suffix.
     pub uri: String,
@@ -102,7 +107,7 @@ impl ReportUri {
 }
 
 /// A parsed DMARC record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `p=`. `None` only when the record has no `p=` but a valid `rua=`, which §6.6.3 says to
     /// treat as `p=none`.
@@ -161,6 +166,13 @@ impl fmt::Display for SyntaxError {
 }
 
 impl std::error::Error for SyntaxError {}
+
+/// As its sentence.
+impl Serialize for SyntaxError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// Whether a TXT record is a DMARC record: it starts with `v=DMARC1` (§6.4: `"v" *WSP "="
 /// *WSP %x44 %x4d %x41 %x52 %x43 %x31`, so `DMARC1` in capitals), then a `;`, white space or
@@ -568,7 +580,7 @@ pub fn starter_record(domain: &str) -> String {
 
 /// A report address at another organisational domain than the policy's, which must agree to
 /// take the reports (§7.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExternalReport {
     /// The URI as written in `rua=` or `ruf=`.
     pub uri: String,
@@ -897,5 +909,23 @@ mod tests {
             }
             let _ = is_dmarc(&text);
         }
+    }
+
+    #[test]
+    fn records_serialise_for_the_report() {
+        let r = parse(b"v=DMARC1; p=reject; adkim=s; rua=mailto:d@example.com!1k").unwrap();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["policy"], "reject");
+        assert_eq!(json["adkim"], "strict");
+        assert_eq!(json["psd"], "unknown");
+        assert_eq!(json["rua"][0]["uri"], "mailto:d@example.com");
+        assert_eq!(json["rua"][0]["max_size"], 1024);
+        let error = serde_json::to_value(parse(b"v=DMARC1").unwrap_err()).unwrap();
+        assert!(
+            error
+                .as_str()
+                .unwrap()
+                .starts_with("the DMARC record has no p=")
+        );
     }
 }
