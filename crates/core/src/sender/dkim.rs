@@ -332,7 +332,7 @@ fn rsa_modulus_bits(key: &[u8]) -> Option<u32> {
 /// What looking up one selector found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selector {
-    /// No key record at the name (NXDOMAIN, or no TXT record that parses as one).
+    /// No TXT record at the name (NXDOMAIN, or the name has none).
     NotFound,
     /// A key record.
     Found {
@@ -341,6 +341,27 @@ pub enum Selector {
         /// What parsing it gave.
         record: Result<Record, SyntaxError>,
     },
+}
+
+/// What the TXT records at a selector's name (each one's strings joined, §3.6.2.2) hold: the
+/// first that parses as a key record; else the first, with why it does not parse. A verifier
+/// may pick any of several key records (§3.6.2.2), so one that works is the one to report.
+pub fn select<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Selector {
+    let mut first = None;
+    for text in texts {
+        let record = parse(text);
+        let found = |record| Selector::Found {
+            text: String::from_utf8_lossy(text).into_owned(),
+            record,
+        };
+        if record.is_ok() {
+            return found(record);
+        }
+        if first.is_none() {
+            first = Some(found(record));
+        }
+    }
+    first.unwrap_or(Selector::NotFound)
 }
 
 /// The findings about a domain's DKIM keys: one entry per selector tried, in order;
@@ -653,6 +674,25 @@ mod tests {
         let mut some = none.clone();
         some[3] = one("s2", &format!("p={RSA_2048}")).remove(0);
         assert!(findings("example.com", &some, true).is_empty());
+    }
+
+    #[test]
+    fn the_key_among_several_txt_records() {
+        assert_eq!(select(std::iter::empty()), Selector::NotFound);
+        let good = format!("v=DKIM1; p={RSA_2048}");
+        let texts: [&[u8]; 2] = [b"some note", good.as_bytes()];
+        let Selector::Found { text, record } = select(texts) else {
+            panic!("no key")
+        };
+        assert_eq!(
+            (text.as_str(), record.map(|r| r.key)),
+            (good.as_str(), Ok(Key::Rsa { bits: 2048 }))
+        );
+        let Selector::Found { text, record } = select([&b"v=DKIM1; p=!"[..], b"x"]) else {
+            panic!("no record")
+        };
+        assert_eq!(text, "v=DKIM1; p=!");
+        assert!(record.is_err());
     }
 
     #[test]

@@ -548,7 +548,7 @@ pub fn findings(domain: &str, lookup: &Lookup) -> Vec<Finding> {
                     ),
                 );
             }
-            if record.testing {
+            if record.testing && policy != Policy::None {
                 out.push(
                     Finding::new(
                         FindingCode::DmarcPartialPct,
