@@ -866,6 +866,17 @@ mod tests {
         );
         assert_eq!(codes(&f), ["dmarc_partial_pct"]);
         assert!(findings("example.com", &found("example.com", "v=DMARC1; p=reject")).is_empty());
+        let f = findings(
+            "example.com",
+            &found("example.com", "v=DMARC1; p=none; t=y"),
+        );
+        assert_eq!(codes(&f), ["dmarc_policy_none"]);
+        // §6.6.3: no p= but a rua= is p=none; the fix puts p= where the grammar has it.
+        let text = "v=DMARC1; rua=mailto:d@example.com";
+        let f = findings("example.com", &found("example.com", text));
+        assert_eq!(codes(&f), ["dmarc_policy_none"]);
+        let publish = &f[0].record.as_ref().unwrap().value;
+        assert_eq!(publish, "v=DMARC1; p=quarantine; rua=mailto:d@example.com");
     }
 
     #[test]

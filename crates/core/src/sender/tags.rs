@@ -69,8 +69,9 @@ pub(crate) fn split(text: &str, fold_case: bool) -> Result<Vec<Tag<'_>>, String>
     Ok(tags)
 }
 
-/// The list with `name`'s value replaced (or `name=value` added at the end, or the tag removed
-/// when `value` is `None`), written in the usual `a=b; c=d` form. For fixes that show a whole
+/// The list with `name`'s value replaced (or `name=value` added after the first tag, the
+/// version, where DMARC's grammar puts `p=`; or the tag removed when `value` is `None`),
+/// written in the usual `a=b; c=d` form. For fixes that show a whole
 /// corrected record; `text` must have split without error.
 pub(crate) fn with_tag(text: &str, name: &str, value: Option<&str>, fold_case: bool) -> String {
     let tags = split(text, fold_case).unwrap_or_default();
@@ -94,7 +95,7 @@ pub(crate) fn with_tag(text: &str, name: &str, value: Option<&str>, fold_case: b
         }
     }
     if let (false, Some(value)) = (done, value) {
-        parts.push(format!("{name}={value}"));
+        parts.insert(1.min(parts.len()), format!("{name}={value}"));
     }
     parts.join("; ")
 }
@@ -152,7 +153,7 @@ mod tests {
         assert_eq!(with_tag(text, "pct", None, true), "v=DMARC1; p=none");
         assert_eq!(
             with_tag(text, "rua", Some("mailto:a@b"), true),
-            "v=DMARC1; p=none; pct=50; rua=mailto:a@b"
+            "v=DMARC1; rua=mailto:a@b; p=none; pct=50"
         );
         let parts: Vec<&str> = colon_list(" y : s").collect();
         assert_eq!(parts, ["y", "s"]);
