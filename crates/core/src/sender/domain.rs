@@ -150,16 +150,7 @@ pub async fn check(domain: &str, options: &Options, net: &impl Net) -> DomainRep
             net.dns(dkim::record_name(&selector, domain), QueryType::Txt)
                 .await,
         );
-        // A key record need not start with `v=DKIM1` (RFC 6376 §3.6.1): the record that parses,
-        // else the first, whose error is then reported.
-        let found = texts
-            .iter()
-            .find(|t| dkim::parse(t).is_ok())
-            .or(texts.first())
-            .map_or(dkim::Selector::NotFound, |text| dkim::Selector::Found {
-                text: String::from_utf8_lossy(text).into_owned(),
-                record: dkim::parse(text),
-            });
+        let found = dkim::select(texts.iter().map(Vec::as_slice));
         tried.push((selector, found));
     }
     findings.extend(dkim::findings(domain, &tried, guessed));
