@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `POST /v1/probe` with `Authorization: Bearer TOKEN` and a `ProbeRequest` | 200, a `ProbeResponse` |
 //! | `POST /v1/probe/batch`, the same, with a `ProbeBatchRequest` (one domain, up to 1,000 addresses) | 200, a `ProbeBatchResponse` |
-//! | `GET /healthz` | 200, `{"status":"ok"}` |
+//! | `GET /healthz` | 200, `{"status":"ok"}`; with `--public-ip`, also what the blocklists say of it (`"status":"listed"` while listed) |
 //! | `GET /metrics` | 200, Prometheus text (see [`crate::metrics`]) |
 //!
 //! Errors are JSON, `{"error":{"code":"…","message":"…"}}`: 400 `bad_request` (a body that is
@@ -49,6 +49,7 @@ use tokio::sync::Semaphore;
 use crate::Failure;
 use crate::doh::{DnsArgs, Resolver};
 use crate::metrics::{Metrics, outcome_label};
+use crate::plain_dns::Dns;
 use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
 
 /// The largest request body taken. A `ProbeRequest` is an address (at most 254 octets, RFC 5321
@@ -87,7 +88,45 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     probe: ProbeArgs,
+
+    /// This prober's public address: looked up on the IP blocklists (--dnsbl) at start and every
+    /// hour. While it is listed, probes stop (evidence `not_asked`, `prober_listed`: the verdict
+    /// says smtp_blocked) rather than dig the hole deeper; /healthz and /metrics show the state.
+    #[arg(long, value_name = "IP")]
+    public_ip: Option<std::net::IpAddr>,
+
+    /// The IP blocklists for --public-ip, comma-separated. Default: zen.spamhaus.org,
+    /// b.barracudacentral.org, bl.spamcop.net, psbl.surriel.com.
+    #[arg(long, value_name = "ZONE,...", value_delimiter = ',')]
+    dnsbl: Vec<String>,
+
+    /// A recursive resolver for the blocklist lookups (UDP, TCP when truncated), e.g.
+    /// 127.0.0.1:53: blocklists refuse queries through public resolvers. Default: --doh.
+    #[arg(long = "dnsbl-resolver", value_name = "HOST:PORT")]
+    dnsbl_resolver: Option<SocketAddr>,
 }
+
+/// What the last blocklist check of `--public-ip` found.
+#[derive(Debug, Default)]
+struct SelfCheck {
+    /// Unix seconds of the last check; 0 before the first.
+    checked_at: u64,
+    entries: Vec<mailvet_core::sender::dnsbl::Entry>,
+}
+
+impl SelfCheck {
+    /// The lists that list the prober.
+    fn listed(&self) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|e| e.status == mailvet_core::sender::dnsbl::Status::Listed)
+            .map(|e| e.zone.as_str())
+            .collect()
+    }
+}
+
+/// How often `--public-ip` is looked up again.
+const SELF_CHECK_EVERY: Duration = Duration::from_secs(3600);
 
 struct State {
     token: String,
@@ -98,6 +137,21 @@ struct State {
     slots: Arc<Semaphore>,
     /// How many permits there are.
     concurrency: usize,
+    /// `--public-ip` and what the blocklists say about it.
+    public_ip: Option<std::net::IpAddr>,
+    self_check: std::sync::RwLock<SelfCheck>,
+}
+
+impl State {
+    /// Whether the prober is on a blocklist, so that probes must not go out.
+    fn listed(&self) -> bool {
+        !self
+            .self_check
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .listed()
+            .is_empty()
+    }
 }
 
 /// Runs `mailvet serve` until SIGTERM or SIGINT.
@@ -125,6 +179,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             metrics,
             slots: Arc::new(Semaphore::new(concurrency)),
             concurrency,
+            public_ip: args.public_ip,
+            self_check: std::sync::RwLock::default(),
         });
         let listener = TcpListener::bind(args.listen)
             .await
@@ -137,6 +193,33 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
         let mut interrupt = signal(SignalKind::interrupt())
             .map_err(|e| Failure(format!("cannot handle SIGINT: {e}")))?;
         eprintln!("mailvet serve: listening on http://{local}");
+        if let Some(ip) = args.public_ip {
+            let zones: Vec<String> = if args.dnsbl.is_empty() {
+                mailvet_core::sender::dnsbl::DEFAULT_IP_LISTS
+                    .iter()
+                    .map(|&z| z.to_owned())
+                    .collect()
+            } else {
+                args.dnsbl.clone()
+            };
+            let dns = match args.dnsbl_resolver {
+                Some(server) => Dns::Plain {
+                    server,
+                    timeout: Duration::from_secs(5),
+                },
+                None => Dns::Doh(args.dns.resolver()?),
+            };
+            // The first check before the first connection is accepted (they wait in the
+            // listen queue): no probe goes out from a listed address.
+            check_self(&state, &dns, ip, &zones).await;
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(SELF_CHECK_EVERY).await;
+                    check_self(&state, &dns, ip, &zones).await;
+                }
+            });
+        }
         let graceful = GracefulShutdown::new();
         loop {
             let accepted = tokio::select! {
@@ -185,12 +268,104 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
 
 type Answer = Response<Full<Bytes>>;
 
+/// Looks `ip` up on `zones` and keeps what they say; logs when being listed starts or ends.
+async fn check_self(state: &State, dns: &Dns, ip: std::net::IpAddr, zones: &[String]) {
+    use mailvet_core::sender::dnsbl;
+    let mut entries = Vec::with_capacity(zones.len());
+    for zone in zones {
+        let name = dnsbl::ip_query_name(ip, zone);
+        let answer = dns
+            .answer(&name, mailvet_core::sender::spf::QueryType::A)
+            .await;
+        entries.push(dnsbl::decode(zone, &ip.to_string(), &answer));
+    }
+    let checked_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let before = state.listed();
+    let check = SelfCheck {
+        checked_at,
+        entries,
+    };
+    let now: Vec<String> = check.listed().iter().map(|z| (*z).to_owned()).collect();
+    for entry in &check.entries {
+        if entry.status == dnsbl::Status::Refused || entry.status == dnsbl::Status::Error {
+            eprintln!(
+                "mailvet serve: blocklist {} gave no answer for {ip}: {}",
+                entry.zone, entry.meaning
+            );
+        }
+    }
+    *state
+        .self_check
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = check;
+    match (before, now.is_empty()) {
+        (false, false) => eprintln!(
+            "mailvet serve: {ip} is listed on {}; probes stop until it is not (mail servers that use these lists refuse this prober)",
+            now.join(", ")
+        ),
+        (true, true) => eprintln!("mailvet serve: {ip} is no longer listed; probes go on"),
+        _ => {}
+    }
+}
+
+/// `/healthz`: ok, and with `--public-ip` what the blocklists say.
+fn health(state: &State) -> Answer {
+    let Some(ip) = state.public_ip else {
+        return json_answer(StatusCode::OK, json!({"status": "ok"}));
+    };
+    let check = state
+        .self_check
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let listed = check.listed();
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "status": if listed.is_empty() { "ok" } else { "listed" },
+            "public_ip": ip,
+            "checked_at": check.checked_at,
+            "listed": listed,
+            "dnsbl": check.entries,
+        }),
+    )
+}
+
+/// The evidence of a probe that does not go out: the prober is listed.
+fn listed_evidence() -> MailboxEvidence {
+    MailboxEvidence::NotAsked {
+        host: None,
+        why: mailvet_core::report::NotAsked::ProberListed,
+    }
+}
+
 async fn handle(state: &State, request: Request<Incoming>) -> Answer {
     let path = request.uri().path();
     match (request.method(), path) {
-        (&Method::GET, "/healthz") => json_answer(StatusCode::OK, json!({"status": "ok"})),
+        (&Method::GET, "/healthz") => health(state),
         (&Method::GET, "/metrics") => {
-            let mut answer = Response::new(Full::new(Bytes::from(state.metrics.render())));
+            let mut text = state.metrics.render();
+            let check = state
+                .self_check
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !check.entries.is_empty() {
+                text.push_str(
+                    "# HELP mailvet_prober_listed Whether --public-ip is on the blocklist.\n",
+                );
+                text.push_str("# TYPE mailvet_prober_listed gauge\n");
+                for entry in &check.entries {
+                    let listed = entry.status == mailvet_core::sender::dnsbl::Status::Listed;
+                    text.push_str(&format!(
+                        "mailvet_prober_listed{{zone=\"{}\"}} {}\n",
+                        entry.zone,
+                        u8::from(listed)
+                    ));
+                }
+            }
+            drop(check);
+            let mut answer = Response::new(Full::new(Bytes::from(text)));
             answer.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -300,10 +475,14 @@ async fn probe(state: &State, request: Request<Incoming>) -> Answer {
         Ok(address) => address,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_email", e.message()),
     };
-    let hosts = hosts_of(state, &address, asked.mx).await;
     let domain = address.ascii_domain().to_owned();
     let started = tokio::time::Instant::now();
-    let evidence = state.prober.probe(Mailbox::new(&address), hosts).await;
+    let evidence = if state.listed() {
+        listed_evidence()
+    } else {
+        let hosts = hosts_of(state, &address, asked.mx).await;
+        state.prober.probe(Mailbox::new(&address), hosts).await
+    };
     log_probe(&domain, &evidence, started.elapsed());
     json_answer(StatusCode::OK, json!(ProbeResponse { evidence }))
 }
@@ -368,6 +547,17 @@ async fn probe_batch(state: &State, request: Request<Incoming>) -> Answer {
     let Some(first) = addresses.first() else {
         return error(StatusCode::BAD_REQUEST, "bad_request", "An empty batch.");
     };
+    if state.listed() {
+        let results = asked
+            .emails
+            .into_iter()
+            .map(|email| ProbeBatchResult {
+                email,
+                evidence: listed_evidence(),
+            })
+            .collect();
+        return json_answer(StatusCode::OK, json!(ProbeBatchResponse { results }));
+    }
     let hosts = hosts_of(state, first, asked.mx).await;
     let domain = first.ascii_domain().to_owned();
     let started = tokio::time::Instant::now();

@@ -136,6 +136,10 @@ const TESTS: &[Test<World>] = &[
     ),
     ("serve_needs_a_long_token", serve::serve_needs_a_long_token),
     (
+        "serve_stops_probing_while_listed",
+        serve::serve_stops_probing_while_listed,
+    ),
+    (
         "domain_good_has_nothing_to_fix",
         domain::a_good_domain_has_nothing_to_fix,
     ),
