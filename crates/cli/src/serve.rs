@@ -4,6 +4,7 @@
 //! | --- | --- |
 //! | `POST /v1/probe` with `Authorization: Bearer TOKEN` and a `ProbeRequest` | 200, a `ProbeResponse` |
 //! | `POST /v1/probe/batch`, the same, with a `ProbeBatchRequest` (one domain, up to 1,000 addresses) | 200, a `ProbeBatchResponse` |
+//! | `POST /v1/dnsbl`, the same, with `{"ips": […], "domain": …, "zones"?: […]}` | 200, `{"dnsbl": [entries]}` |
 //! | `GET /healthz` | 200, `{"status":"ok"}`; with `--public-ip`, also what the blocklists say of it (`"status":"listed"` while listed) |
 //! | `GET /metrics` | 200, Prometheus text (see [`crate::metrics`]) |
 //!
@@ -140,6 +141,10 @@ struct State {
     /// `--public-ip` and what the blocklists say about it.
     public_ip: Option<std::net::IpAddr>,
     self_check: std::sync::RwLock<SelfCheck>,
+    /// Where blocklist queries go (`--dnsbl-resolver`, else the DoH resolver).
+    dnsbl_dns: Dns,
+    /// The IP lists of `--dnsbl` (or the defaults), for `--public-ip` and `POST /v1/dnsbl`.
+    ip_lists: Vec<String>,
 }
 
 impl State {
@@ -181,6 +186,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             concurrency,
             public_ip: args.public_ip,
             self_check: std::sync::RwLock::default(),
+            dnsbl_dns: match args.dnsbl_resolver {
+                Some(server) => Dns::Plain {
+                    server,
+                    timeout: Duration::from_secs(5),
+                },
+                None => Dns::Doh(args.dns.resolver()?),
+            },
+            ip_lists: if args.dnsbl.is_empty() {
+                mailvet_core::sender::dnsbl::DEFAULT_IP_LISTS
+                    .iter()
+                    .map(|&z| z.to_owned())
+                    .collect()
+            } else {
+                args.dnsbl.clone()
+            },
         });
         let listener = TcpListener::bind(args.listen)
             .await
@@ -194,29 +214,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure(format!("cannot handle SIGINT: {e}")))?;
         eprintln!("mailvet serve: listening on http://{local}");
         if let Some(ip) = args.public_ip {
-            let zones: Vec<String> = if args.dnsbl.is_empty() {
-                mailvet_core::sender::dnsbl::DEFAULT_IP_LISTS
-                    .iter()
-                    .map(|&z| z.to_owned())
-                    .collect()
-            } else {
-                args.dnsbl.clone()
-            };
-            let dns = match args.dnsbl_resolver {
-                Some(server) => Dns::Plain {
-                    server,
-                    timeout: Duration::from_secs(5),
-                },
-                None => Dns::Doh(args.dns.resolver()?),
-            };
             // The first check before the first connection is accepted (they wait in the
             // listen queue): no probe goes out from a listed address.
-            check_self(&state, &dns, ip, &zones).await;
+            check_self(&state, ip).await;
             let state = Arc::clone(&state);
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(SELF_CHECK_EVERY).await;
-                    check_self(&state, &dns, ip, &zones).await;
+                    check_self(&state, ip).await;
                 }
             });
         }
@@ -269,16 +274,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
 type Answer = Response<Full<Bytes>>;
 
 /// Looks `ip` up on `zones` and keeps what they say; logs when being listed starts or ends.
-async fn check_self(state: &State, dns: &Dns, ip: std::net::IpAddr, zones: &[String]) {
+async fn check_self(state: &State, ip: std::net::IpAddr) {
     use mailvet_core::sender::dnsbl;
-    let mut entries = Vec::with_capacity(zones.len());
-    for zone in zones {
-        let name = dnsbl::ip_query_name(ip, zone);
-        let answer = dns
-            .answer(&name, mailvet_core::sender::spf::QueryType::A)
-            .await;
-        entries.push(dnsbl::decode(zone, &ip.to_string(), &answer));
-    }
+    let entries = look_up(state, &[ip], None, &state.ip_lists, &[]).await;
     let checked_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -308,6 +306,121 @@ async fn check_self(state: &State, dns: &Dns, ip: std::net::IpAddr, zones: &[Str
         (true, true) => eprintln!("mailvet serve: {ip} is no longer listed; probes go on"),
         _ => {}
     }
+}
+
+/// What the blocklists say of `ips` (on `ip_lists`) and `domain` (on `domain_lists`), in
+/// that order.
+async fn look_up(
+    state: &State,
+    ips: &[std::net::IpAddr],
+    domain: Option<&str>,
+    ip_lists: &[String],
+    domain_lists: &[String],
+) -> Vec<mailvet_core::sender::dnsbl::Entry> {
+    use mailvet_core::sender::dnsbl;
+    use mailvet_core::sender::spf::QueryType;
+    let mut entries = Vec::new();
+    for zone in ip_lists {
+        for ip in ips {
+            let answer = state
+                .dnsbl_dns
+                .answer(&dnsbl::ip_query_name(*ip, zone), QueryType::A)
+                .await;
+            entries.push(dnsbl::decode(zone, &ip.to_string(), &answer));
+        }
+    }
+    if let Some(domain) = domain {
+        for zone in domain_lists {
+            let answer = state
+                .dnsbl_dns
+                .answer(&dnsbl::domain_query_name(domain, zone), QueryType::A)
+                .await;
+            entries.push(dnsbl::decode(zone, domain, &answer));
+        }
+    }
+    entries
+}
+
+/// The body of `POST /v1/dnsbl`.
+#[derive(Debug, serde::Deserialize)]
+struct DnsblRequest {
+    #[serde(default)]
+    ips: Vec<std::net::IpAddr>,
+    #[serde(default)]
+    domain: Option<String>,
+    /// Zones to ask instead of the prober's (`--dnsbl`) and the default domain lists.
+    #[serde(default)]
+    zones: Option<Vec<String>>,
+}
+
+/// The most addresses one `POST /v1/dnsbl` may ask about.
+const DNSBL_MAX_IPS: usize = 20;
+
+/// `POST /v1/dnsbl` with `{"ips": […], "domain": …, "zones"?: […]}`: what the blocklists say,
+/// asked through the prober's own resolver (lists refuse the Worker's public DoH resolvers).
+async fn dnsbl(state: &State, request: Request<Incoming>) -> Answer {
+    use mailvet_core::sender::dnsbl;
+    let body = match authorized_body(state, request, MAX_BODY).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let asked: DnsblRequest = match serde_json::from_slice(&body) {
+        Ok(asked) => asked,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!(
+                    "The body is not a blocklist request ({{\"ips\": […], \"domain\": …}}): {e}."
+                ),
+            );
+        }
+    };
+    if asked.ips.len() > DNSBL_MAX_IPS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!("Ask about at most {DNSBL_MAX_IPS} addresses at a time."),
+        );
+    }
+    let domain = match asked
+        .domain
+        .as_deref()
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+    {
+        Some(domain) => match mailvet_core::syntax::parse(&format!("postmaster@{domain}")) {
+            Ok(address) if address.address_literal().is_none() => {
+                Some(address.ascii_domain().to_owned())
+            }
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_domain",
+                    "The domain is not a domain name.",
+                );
+            }
+        },
+        None => None,
+    };
+    let (ip_lists, domain_lists): (Vec<String>, Vec<String>) = match asked.zones {
+        Some(zones) => zones.into_iter().partition(|z| !dnsbl::is_domain_list(z)),
+        None => (
+            state.ip_lists.clone(),
+            dnsbl::DEFAULT_DOMAIN_LISTS
+                .iter()
+                .map(|&z| z.to_owned())
+                .collect(),
+        ),
+    };
+    let entries = look_up(
+        state,
+        &asked.ips,
+        domain.as_deref(),
+        &ip_lists,
+        &domain_lists,
+    )
+    .await;
+    json_answer(StatusCode::OK, json!({ "dnsbl": entries }))
 }
 
 /// `/healthz`: ok, and with `--public-ip` what the blocklists say.
@@ -374,6 +487,8 @@ async fn handle(state: &State, request: Request<Incoming>) -> Answer {
         }
         (&Method::POST, "/v1/probe") => probe(state, request).await,
         (&Method::POST, "/v1/probe/batch") => probe_batch(state, request).await,
+        (&Method::POST, "/v1/dnsbl") => dnsbl(state, request).await,
+        (_, "/v1/dnsbl") => method_not_allowed("POST"),
         (_, "/v1/probe/batch") => method_not_allowed("POST"),
         (_, "/healthz" | "/metrics") => method_not_allowed("GET"),
         (_, "/v1/probe") => method_not_allowed("POST"),

@@ -524,6 +524,15 @@ pub fn serve_stops_probing_while_listed(world: &World) {
     assert_eq!(health["dnsbl"][0]["status"], "not_listed");
     let answer = server.probe(&json!({"email": "alice@valid.test"}));
     assert_eq!(answer["evidence"]["outcome"], "deliverable");
+    // POST /v1/dnsbl: what the Worker asks for a domain's blocklist part.
+    let asked = json!({"ips": ["127.0.0.2", "127.0.0.1"], "zones": ["dnsbl.test"]});
+    let answer = server.post_to("/v1/dnsbl", Some(TOKEN), asked.to_string().as_bytes());
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body: Value = serde_json::from_slice(&answer.body).expect("JSON");
+    assert_eq!(body["dnsbl"][0]["status"], "listed", "{body}");
+    assert_eq!(body["dnsbl"][1]["status"], "not_listed", "{body}");
+    let unauthorized = server.post_to("/v1/dnsbl", None, asked.to_string().as_bytes());
+    assert_eq!(error_of(&unauthorized).0, 401);
     let (status, _) = server.stop();
     assert!(status.success());
 }
