@@ -161,11 +161,23 @@ up() {
   trap 'fail "a setup step failed (line $LINENO)"' ERR
   trap 'fail "interrupted"' INT TERM
 
-  # A fresh self-signed certificate for STARTTLS. P-256 keeps key generation fast.
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
-    -subj '/CN=mx.world.test' \
-    -addext "subjectAltName=DNS:mx.world.test,DNS:localhost,IP:127.0.0.1,IP:$TARPIT_HOST" \
-    -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" 2>"$dir/openssl.log" ||
+  # A fresh test CA (ca.pem, for clients that check certificates: the MTA-STS policy host of
+  # the sender-health tests) and the certificate it signs for STARTTLS and HTTPS. P-256 keeps
+  # key generation fast.
+  {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+      -subj '/CN=mailvet test world CA' \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$dir/tls/ca.key" -out "$dir/tls/ca.pem" &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj '/CN=mx.world.test' -keyout "$dir/tls/key.pem" -out "$dir/tls/cert.csr" &&
+      printf '%s\n' \
+        "subjectAltName=DNS:mx.world.test,DNS:localhost,IP:127.0.0.1,IP:$TARPIT_HOST,DNS:mta-sts.sts.health.test,DNS:mta-sts.stsmismatch.health.test" \
+        "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
+        >"$dir/tls/cert.ext" &&
+      openssl x509 -req -in "$dir/tls/cert.csr" -CA "$dir/tls/ca.pem" -CAkey "$dir/tls/ca.key" \
+        -CAcreateserial -days 7 -extfile "$dir/tls/cert.ext" -out "$dir/tls/cert.pem"
+  } 2>"$dir/openssl.log" ||
     { log_tail "$dir/openssl.log"; fail "openssl could not make a certificate"; }
 
   local zone name
@@ -222,6 +234,7 @@ MAILVET_WORLD_TARPIT_HOST=$TARPIT_HOST
 MAILVET_WORLD_REFUSED_HOST=$REFUSED_HOST
 MAILVET_WORLD_SMTP_LOG=$dir/exim/log/mainlog
 MAILVET_WORLD_TLS_CERT=$dir/tls/cert.pem
+MAILVET_WORLD_TLS_CA=$dir/tls/ca.pem
 EOF
   mv "$dir/world.env.tmp" "$dir/world.env"
   trap - ERR INT TERM

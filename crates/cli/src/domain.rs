@@ -9,16 +9,16 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
-use mailvet_core::dns::{Message, RecordType, build_query, parse_response};
 use mailvet_core::sender::domain::DomainReport;
 use mailvet_core::sender::spf::{Answer, QueryType};
 use mailvet_core::sender::{self, Severity};
 use mailvet_core::smtp::{Capabilities, Command, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 
 use crate::Failure;
-use crate::doh::{DnsArgs, Resolver};
+use crate::doh::DnsArgs;
+use crate::plain_dns::Dns;
 use crate::probe::special::special_purpose;
 
 #[derive(Debug, Args)]
@@ -30,10 +30,25 @@ pub struct DomainArgs {
     #[arg(long = "ip", value_name = "IP")]
     ips: Vec<IpAddr>,
 
+    /// A DKIM selector to look up (`S._domainkey.NAME`). Repeatable. Default: the common ones.
+    #[arg(long = "dkim-selector", value_name = "S")]
+    selectors: Vec<String>,
+
+    /// Blocklist zones to ask, comma-separated, instead of the default ones (IP lists for the
+    /// sending and MX addresses; the domain lists dbl.spamhaus.org and multi.uribl.com for the
+    /// domain). Blocklists refuse queries through public resolvers: use --dns with your own.
+    #[arg(long, value_name = "ZONE,...", value_delimiter = ',')]
+    dnsbl: Vec<String>,
+
     /// A recursive resolver to ask over UDP (and TCP for long answers) instead of
     /// DNS-over-HTTPS, e.g. 127.0.0.1:53.
     #[arg(long, value_name = "HOST:PORT")]
     dns: Option<SocketAddr>,
+
+    /// A PEM file of certificate authorities to trust for the MTA-STS policy besides the
+    /// public ones (tests).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     doh: DnsArgs,
@@ -70,80 +85,6 @@ enum DomainFormat {
     Table,
 }
 
-/// Where the queries go.
-enum Dns {
-    Doh(Resolver),
-    Plain {
-        server: SocketAddr,
-        timeout: Duration,
-    },
-}
-
-impl Dns {
-    async fn lookup(&self, name: &str, rtype: RecordType) -> Option<Message> {
-        match self {
-            Dns::Doh(resolver) => resolver.answer(name, rtype).await,
-            Dns::Plain { server, timeout } => {
-                // Twice over UDP, as stub resolvers do; then nothing.
-                for _ in 0..2 {
-                    if let Ok(Some(message)) =
-                        tokio::time::timeout(*timeout, plain_query(*server, name, rtype)).await
-                    {
-                        return Some(message);
-                    }
-                }
-                None
-            }
-        }
-    }
-
-    async fn answer(&self, name: &str, kind: QueryType) -> Answer {
-        let message = self.lookup(name, kind.record_type()).await;
-        Answer::from_message(name, kind, message.as_ref())
-    }
-}
-
-/// One query to a recursive resolver over UDP, again over TCP when the answer is truncated
-/// (RFC 1035 §4.2.1, RFC 7766). The message ID is random: it is what tells our answer from a
-/// forged one on UDP.
-async fn plain_query(server: SocketAddr, name: &str, rtype: RecordType) -> Option<Message> {
-    let mut id = [0; 2];
-    getrandom::getrandom(&mut id).ok()?;
-    let id = u16::from_be_bytes(id);
-    let query = build_query(id, name, rtype).ok()?;
-    let local: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0".parse().ok()?
-    } else {
-        "[::]:0".parse().ok()?
-    };
-    let socket = UdpSocket::bind(local).await.ok()?;
-    socket.connect(server).await.ok()?;
-    socket.send(&query).await.ok()?;
-    let mut buffer = vec![0; 65_535];
-    let message = loop {
-        let n = socket.recv(&mut buffer).await.ok()?;
-        if let Ok(message) = parse_response(&buffer[..n])
-            && message.answers_query(id, name, rtype)
-        {
-            break message;
-        }
-    };
-    if !message.truncated {
-        return Some(message);
-    }
-    let mut stream = TcpStream::connect(server).await.ok()?;
-    let mut framed = u16::try_from(query.len()).ok()?.to_be_bytes().to_vec();
-    framed.extend_from_slice(&query);
-    stream.write_all(&framed).await.ok()?;
-    let mut length = [0; 2];
-    stream.read_exact(&mut length).await.ok()?;
-    let mut body = vec![0; usize::from(u16::from_be_bytes(length))];
-    stream.read_exact(&mut body).await.ok()?;
-    parse_response(&body)
-        .ok()
-        .filter(|m| m.answers_query(id, name, rtype))
-}
-
 pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
     let domain = args.name.trim().trim_end_matches('.').to_ascii_lowercase();
     if mailvet_core::syntax::parse(&format!("postmaster@{domain}")).is_err() {
@@ -170,7 +111,30 @@ pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
         helo,
         allow_private: args.allow_private,
     });
-    let report = runtime.block_on(check(&dns, &domain, &args.ips, smtp.as_ref()));
+    let blocklists = if args.dnsbl.is_empty() {
+        sender::domain::Blocklists::default_lists()
+    } else {
+        // Domain lists by what the core knows of them; any other zone is an IP list.
+        let (domain, ip): (Vec<String>, Vec<String>) = args
+            .dnsbl
+            .iter()
+            .map(|z| z.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|z| !z.is_empty())
+            .partition(|z| sender::dnsbl::is_domain_list(z));
+        sender::domain::Blocklists::Ask { ip, domain }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let options = sender::domain::Options {
+        ips: args.ips.clone(),
+        selectors: args.selectors.clone(),
+        blocklists,
+        now,
+    };
+    let ca = read_ca(args.ca_file.as_deref())?;
+    let net = CliNet { dns: &dns, ca };
+    let report = runtime.block_on(check(&net, &domain, &options, smtp.as_ref()));
     let terminal = io::stdout().is_terminal();
     let format = args.format.unwrap_or(if terminal {
         DomainFormat::Table
@@ -193,15 +157,105 @@ pub fn run(args: DomainArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every check of `domain`: the core's over `dns`, then STARTTLS of each mail host.
-async fn check(dns: &Dns, domain: &str, ips: &[IpAddr], smtp: Option<&Smtp>) -> DomainReport {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let mut report = sender::domain::check(domain, ips, now, |name, kind| async move {
-        dns.answer(&name, kind).await
-    })
-    .await;
+/// The network of the checks: DNS as `--dns` or `--doh` say, HTTPS for MTA-STS policies.
+struct CliNet<'a> {
+    dns: &'a Dns,
+    /// Certificate authorities trusted besides the public ones (`--ca-file`).
+    ca: Vec<reqwest::Certificate>,
+}
+
+impl sender::domain::Net for CliNet<'_> {
+    async fn dns(&self, name: String, kind: QueryType) -> Answer {
+        self.dns.answer(&name, kind).await
+    }
+
+    async fn https(&self, url: String) -> Result<Vec<u8>, String> {
+        // The host is looked up through the same DNS as everything else (not the system's).
+        let host = url
+            .strip_prefix("https://")
+            .and_then(|rest| rest.split('/').next())
+            .ok_or_else(|| format!("{url} is not an https URL"))?
+            .to_owned();
+        let mut addresses = Vec::new();
+        for kind in [QueryType::A, QueryType::Aaaa] {
+            if let Answer::Records(records) = self.dns.answer(&host, kind).await {
+                addresses.extend(records.into_iter().filter_map(|r| match r {
+                    sender::spf::Rdata::A(a) => Some(SocketAddr::from((a, 443))),
+                    sender::spf::Rdata::Aaaa(a) => Some(SocketAddr::from((a, 443))),
+                    _ => None,
+                }));
+            }
+        }
+        if addresses.is_empty() {
+            return Err(format!("{host} has no address, so {url} cannot be fetched"));
+        }
+        let client = https_client(&self.ca)
+            .resolve_to_addrs(&host, &addresses)
+            .build()
+            .map_err(|e| format!("setting up HTTPS: {e}"))?;
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url} could not be fetched: {}", describe(&e)))?;
+        let status = response.status();
+        if !status.is_success() || status.as_u16() != 200 {
+            return Err(format!("{url} answered HTTP {}", status.as_u16()));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("{url}: {}", describe(&e)))?;
+        Ok(body.to_vec())
+    }
+}
+
+/// What went wrong with an HTTPS fetch, in words.
+fn describe(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    let mut text = String::new();
+    while let Some(error) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&error.to_string());
+        source = error.source();
+    }
+    text
+}
+
+/// The HTTPS client for MTA-STS policies: certificates checked (with `ca`'s authorities
+/// too), no redirects (RFC 8461 §3.3), ten seconds.
+fn https_client(ca: &[reqwest::Certificate]) -> reqwest::ClientBuilder {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("mailvet/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10));
+    for certificate in ca {
+        builder = builder.add_root_certificate(certificate.clone());
+    }
+    builder
+}
+
+/// The certificate authorities of `--ca-file`.
+fn read_ca(path: Option<&std::path::Path>) -> Result<Vec<reqwest::Certificate>, Failure> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| Failure(format!("--ca-file {}: {e}", path.display())))?;
+    reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| Failure(format!("--ca-file {}: {e}", path.display())))
+}
+
+/// Every check of `domain`: the core's over `net`, then STARTTLS of each mail host.
+async fn check(
+    net: &CliNet<'_>,
+    domain: &str,
+    options: &sender::domain::Options,
+    smtp: Option<&Smtp>,
+) -> DomainReport {
+    let mut report = sender::domain::check(domain, options, net).await;
     if let Some(smtp) = smtp {
         let mut offered = Vec::with_capacity(report.mx.len());
         for host in &report.mx {

@@ -11,6 +11,7 @@ mod input;
 pub mod list;
 pub mod metrics;
 mod output;
+mod plain_dns;
 pub mod probe;
 mod progress;
 pub mod serve;

@@ -4,7 +4,8 @@
 //! | --- | --- |
 //! | `POST /v1/probe` with `Authorization: Bearer TOKEN` and a `ProbeRequest` | 200, a `ProbeResponse` |
 //! | `POST /v1/probe/batch`, the same, with a `ProbeBatchRequest` (one domain, up to 1,000 addresses) | 200, a `ProbeBatchResponse` |
-//! | `GET /healthz` | 200, `{"status":"ok"}` |
+//! | `POST /v1/dnsbl`, the same, with `{"ips": […], "domain": …, "zones"?: […]}` | 200, `{"dnsbl": [entries]}` |
+//! | `GET /healthz` | 200, `{"status":"ok"}`; with `--public-ip`, also what the blocklists say of it (`"status":"listed"` while listed) |
 //! | `GET /metrics` | 200, Prometheus text (see [`crate::metrics`]) |
 //!
 //! Errors are JSON, `{"error":{"code":"…","message":"…"}}`: 400 `bad_request` (a body that is
@@ -49,6 +50,7 @@ use tokio::sync::Semaphore;
 use crate::Failure;
 use crate::doh::{DnsArgs, Resolver};
 use crate::metrics::{Metrics, outcome_label};
+use crate::plain_dns::Dns;
 use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
 
 /// The largest request body taken. A `ProbeRequest` is an address (at most 254 octets, RFC 5321
@@ -87,7 +89,45 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     probe: ProbeArgs,
+
+    /// This prober's public address: looked up on the IP blocklists (--dnsbl) at start and every
+    /// hour. While it is listed, probes stop (evidence `not_asked`, `prober_listed`: the verdict
+    /// says smtp_blocked) rather than dig the hole deeper; /healthz and /metrics show the state.
+    #[arg(long, value_name = "IP")]
+    public_ip: Option<std::net::IpAddr>,
+
+    /// The IP blocklists for --public-ip, comma-separated. Default: zen.spamhaus.org,
+    /// b.barracudacentral.org, bl.spamcop.net, psbl.surriel.com.
+    #[arg(long, value_name = "ZONE,...", value_delimiter = ',')]
+    dnsbl: Vec<String>,
+
+    /// A recursive resolver for the blocklist lookups (UDP, TCP when truncated), e.g.
+    /// 127.0.0.1:53: blocklists refuse queries through public resolvers. Default: --doh.
+    #[arg(long = "dnsbl-resolver", value_name = "HOST:PORT")]
+    dnsbl_resolver: Option<SocketAddr>,
 }
+
+/// What the last blocklist check of `--public-ip` found.
+#[derive(Debug, Default)]
+struct SelfCheck {
+    /// Unix seconds of the last check; 0 before the first.
+    checked_at: u64,
+    entries: Vec<mailvet_core::sender::dnsbl::Entry>,
+}
+
+impl SelfCheck {
+    /// The lists that list the prober.
+    fn listed(&self) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|e| e.status == mailvet_core::sender::dnsbl::Status::Listed)
+            .map(|e| e.zone.as_str())
+            .collect()
+    }
+}
+
+/// How often `--public-ip` is looked up again.
+const SELF_CHECK_EVERY: Duration = Duration::from_secs(3600);
 
 struct State {
     token: String,
@@ -98,6 +138,25 @@ struct State {
     slots: Arc<Semaphore>,
     /// How many permits there are.
     concurrency: usize,
+    /// `--public-ip` and what the blocklists say about it.
+    public_ip: Option<std::net::IpAddr>,
+    self_check: std::sync::RwLock<SelfCheck>,
+    /// Where blocklist queries go (`--dnsbl-resolver`, else the DoH resolver).
+    dnsbl_dns: Dns,
+    /// The IP lists of `--dnsbl` (or the defaults), for `--public-ip` and `POST /v1/dnsbl`.
+    ip_lists: Vec<String>,
+}
+
+impl State {
+    /// Whether the prober is on a blocklist, so that probes must not go out.
+    fn listed(&self) -> bool {
+        !self
+            .self_check
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .listed()
+            .is_empty()
+    }
 }
 
 /// Runs `mailvet serve` until SIGTERM or SIGINT.
@@ -125,6 +184,23 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             metrics,
             slots: Arc::new(Semaphore::new(concurrency)),
             concurrency,
+            public_ip: args.public_ip,
+            self_check: std::sync::RwLock::default(),
+            dnsbl_dns: match args.dnsbl_resolver {
+                Some(server) => Dns::Plain {
+                    server,
+                    timeout: Duration::from_secs(5),
+                },
+                None => Dns::Doh(args.dns.resolver()?),
+            },
+            ip_lists: if args.dnsbl.is_empty() {
+                mailvet_core::sender::dnsbl::DEFAULT_IP_LISTS
+                    .iter()
+                    .map(|&z| z.to_owned())
+                    .collect()
+            } else {
+                args.dnsbl.clone()
+            },
         });
         let listener = TcpListener::bind(args.listen)
             .await
@@ -137,6 +213,18 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
         let mut interrupt = signal(SignalKind::interrupt())
             .map_err(|e| Failure(format!("cannot handle SIGINT: {e}")))?;
         eprintln!("mailvet serve: listening on http://{local}");
+        if let Some(ip) = args.public_ip {
+            // The first check before the first connection is accepted (they wait in the
+            // listen queue): no probe goes out from a listed address.
+            check_self(&state, ip).await;
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(SELF_CHECK_EVERY).await;
+                    check_self(&state, ip).await;
+                }
+            });
+        }
         let graceful = GracefulShutdown::new();
         loop {
             let accepted = tokio::select! {
@@ -185,12 +273,212 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
 
 type Answer = Response<Full<Bytes>>;
 
+/// Looks `ip` up on `zones` and keeps what they say; logs when being listed starts or ends.
+async fn check_self(state: &State, ip: std::net::IpAddr) {
+    use mailvet_core::sender::dnsbl;
+    let entries = look_up(state, &[ip], None, &state.ip_lists, &[]).await;
+    let checked_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let before = state.listed();
+    let check = SelfCheck {
+        checked_at,
+        entries,
+    };
+    let now: Vec<String> = check.listed().iter().map(|z| (*z).to_owned()).collect();
+    for entry in &check.entries {
+        if entry.status == dnsbl::Status::Refused || entry.status == dnsbl::Status::Error {
+            eprintln!(
+                "mailvet serve: blocklist {} gave no answer for {ip}: {}",
+                entry.zone, entry.meaning
+            );
+        }
+    }
+    *state
+        .self_check
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = check;
+    match (before, now.is_empty()) {
+        (false, false) => eprintln!(
+            "mailvet serve: {ip} is listed on {}; probes stop until it is not (mail servers that use these lists refuse this prober)",
+            now.join(", ")
+        ),
+        (true, true) => eprintln!("mailvet serve: {ip} is no longer listed; probes go on"),
+        _ => {}
+    }
+}
+
+/// What the blocklists say of `ips` (on `ip_lists`) and `domain` (on `domain_lists`), in
+/// that order.
+async fn look_up(
+    state: &State,
+    ips: &[std::net::IpAddr],
+    domain: Option<&str>,
+    ip_lists: &[String],
+    domain_lists: &[String],
+) -> Vec<mailvet_core::sender::dnsbl::Entry> {
+    use mailvet_core::sender::dnsbl;
+    use mailvet_core::sender::spf::QueryType;
+    let mut entries = Vec::new();
+    for zone in ip_lists {
+        for ip in ips {
+            let answer = state
+                .dnsbl_dns
+                .answer(&dnsbl::ip_query_name(*ip, zone), QueryType::A)
+                .await;
+            entries.push(dnsbl::decode(zone, &ip.to_string(), &answer));
+        }
+    }
+    if let Some(domain) = domain {
+        for zone in domain_lists {
+            let answer = state
+                .dnsbl_dns
+                .answer(&dnsbl::domain_query_name(domain, zone), QueryType::A)
+                .await;
+            entries.push(dnsbl::decode(zone, domain, &answer));
+        }
+    }
+    entries
+}
+
+/// The body of `POST /v1/dnsbl`.
+#[derive(Debug, serde::Deserialize)]
+struct DnsblRequest {
+    #[serde(default)]
+    ips: Vec<std::net::IpAddr>,
+    #[serde(default)]
+    domain: Option<String>,
+    /// Zones to ask instead of the prober's (`--dnsbl`) and the default domain lists.
+    #[serde(default)]
+    zones: Option<Vec<String>>,
+}
+
+/// The most addresses one `POST /v1/dnsbl` may ask about.
+const DNSBL_MAX_IPS: usize = 20;
+
+/// `POST /v1/dnsbl` with `{"ips": […], "domain": …, "zones"?: […]}`: what the blocklists say,
+/// asked through the prober's own resolver (lists refuse the Worker's public DoH resolvers).
+async fn dnsbl(state: &State, request: Request<Incoming>) -> Answer {
+    use mailvet_core::sender::dnsbl;
+    let body = match authorized_body(state, request, MAX_BODY).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let asked: DnsblRequest = match serde_json::from_slice(&body) {
+        Ok(asked) => asked,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!(
+                    "The body is not a blocklist request ({{\"ips\": […], \"domain\": …}}): {e}."
+                ),
+            );
+        }
+    };
+    if asked.ips.len() > DNSBL_MAX_IPS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!("Ask about at most {DNSBL_MAX_IPS} addresses at a time."),
+        );
+    }
+    let domain = match asked
+        .domain
+        .as_deref()
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+    {
+        Some(domain) => match mailvet_core::syntax::parse(&format!("postmaster@{domain}")) {
+            Ok(address) if address.address_literal().is_none() => {
+                Some(address.ascii_domain().to_owned())
+            }
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_domain",
+                    "The domain is not a domain name.",
+                );
+            }
+        },
+        None => None,
+    };
+    let (ip_lists, domain_lists): (Vec<String>, Vec<String>) = match asked.zones {
+        Some(zones) => zones.into_iter().partition(|z| !dnsbl::is_domain_list(z)),
+        None => (
+            state.ip_lists.clone(),
+            dnsbl::DEFAULT_DOMAIN_LISTS
+                .iter()
+                .map(|&z| z.to_owned())
+                .collect(),
+        ),
+    };
+    let entries = look_up(
+        state,
+        &asked.ips,
+        domain.as_deref(),
+        &ip_lists,
+        &domain_lists,
+    )
+    .await;
+    json_answer(StatusCode::OK, json!({ "dnsbl": entries }))
+}
+
+/// `/healthz`: ok, and with `--public-ip` what the blocklists say.
+fn health(state: &State) -> Answer {
+    let Some(ip) = state.public_ip else {
+        return json_answer(StatusCode::OK, json!({"status": "ok"}));
+    };
+    let check = state
+        .self_check
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let listed = check.listed();
+    json_answer(
+        StatusCode::OK,
+        json!({
+            "status": if listed.is_empty() { "ok" } else { "listed" },
+            "public_ip": ip,
+            "checked_at": check.checked_at,
+            "listed": listed,
+            "dnsbl": check.entries,
+        }),
+    )
+}
+
+/// The evidence of a probe that does not go out: the prober is listed.
+fn listed_evidence() -> MailboxEvidence {
+    MailboxEvidence::NotAsked {
+        host: None,
+        why: mailvet_core::report::NotAsked::ProberListed,
+    }
+}
+
 async fn handle(state: &State, request: Request<Incoming>) -> Answer {
     let path = request.uri().path();
     match (request.method(), path) {
-        (&Method::GET, "/healthz") => json_answer(StatusCode::OK, json!({"status": "ok"})),
+        (&Method::GET, "/healthz") => health(state),
         (&Method::GET, "/metrics") => {
-            let mut answer = Response::new(Full::new(Bytes::from(state.metrics.render())));
+            let mut text = state.metrics.render();
+            let check = state
+                .self_check
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !check.entries.is_empty() {
+                text.push_str(
+                    "# HELP mailvet_prober_listed Whether --public-ip is on the blocklist.\n",
+                );
+                text.push_str("# TYPE mailvet_prober_listed gauge\n");
+                for entry in &check.entries {
+                    let listed = entry.status == mailvet_core::sender::dnsbl::Status::Listed;
+                    text.push_str(&format!(
+                        "mailvet_prober_listed{{zone=\"{}\"}} {}\n",
+                        entry.zone,
+                        u8::from(listed)
+                    ));
+                }
+            }
+            drop(check);
+            let mut answer = Response::new(Full::new(Bytes::from(text)));
             answer.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -199,6 +487,8 @@ async fn handle(state: &State, request: Request<Incoming>) -> Answer {
         }
         (&Method::POST, "/v1/probe") => probe(state, request).await,
         (&Method::POST, "/v1/probe/batch") => probe_batch(state, request).await,
+        (&Method::POST, "/v1/dnsbl") => dnsbl(state, request).await,
+        (_, "/v1/dnsbl") => method_not_allowed("POST"),
         (_, "/v1/probe/batch") => method_not_allowed("POST"),
         (_, "/healthz" | "/metrics") => method_not_allowed("GET"),
         (_, "/v1/probe") => method_not_allowed("POST"),
@@ -300,10 +590,14 @@ async fn probe(state: &State, request: Request<Incoming>) -> Answer {
         Ok(address) => address,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_email", e.message()),
     };
-    let hosts = hosts_of(state, &address, asked.mx).await;
     let domain = address.ascii_domain().to_owned();
     let started = tokio::time::Instant::now();
-    let evidence = state.prober.probe(Mailbox::new(&address), hosts).await;
+    let evidence = if state.listed() {
+        listed_evidence()
+    } else {
+        let hosts = hosts_of(state, &address, asked.mx).await;
+        state.prober.probe(Mailbox::new(&address), hosts).await
+    };
     log_probe(&domain, &evidence, started.elapsed());
     json_answer(StatusCode::OK, json!(ProbeResponse { evidence }))
 }
@@ -368,6 +662,17 @@ async fn probe_batch(state: &State, request: Request<Incoming>) -> Answer {
     let Some(first) = addresses.first() else {
         return error(StatusCode::BAD_REQUEST, "bad_request", "An empty batch.");
     };
+    if state.listed() {
+        let results = asked
+            .emails
+            .into_iter()
+            .map(|email| ProbeBatchResult {
+                email,
+                evidence: listed_evidence(),
+            })
+            .collect();
+        return json_answer(StatusCode::OK, json!(ProbeBatchResponse { results }));
+    }
     let hosts = hosts_of(state, first, asked.mx).await;
     let domain = first.ascii_domain().to_owned();
     let started = tokio::time::Instant::now();

@@ -136,6 +136,10 @@ const TESTS: &[Test<World>] = &[
     ),
     ("serve_needs_a_long_token", serve::serve_needs_a_long_token),
     (
+        "serve_stops_probing_while_listed",
+        serve::serve_stops_probing_while_listed,
+    ),
+    (
         "domain_good_has_nothing_to_fix",
         domain::a_good_domain_has_nothing_to_fix,
     ),
@@ -154,6 +158,14 @@ const TESTS: &[Test<World>] = &[
     (
         "domain_special_addresses_not_asked",
         domain::special_addresses_are_not_asked_unless_allowed,
+    ),
+    (
+        "domain_every_dmarc_dkim_dnsbl_finding",
+        domain::every_dmarc_dkim_and_dnsbl_finding_comes_from_its_case,
+    ),
+    (
+        "domain_mta_sts_policies",
+        domain::mta_sts_policies_are_fetched_and_matched,
     ),
 ];
 

@@ -290,6 +290,9 @@ pub enum NotAsked {
     /// The local part is not ASCII and no mail host offers SMTPUTF8, so `RCPT TO` cannot name
     /// the mailbox (RFC 6531 §3.2).
     NeedsSmtputf8,
+    /// The prober's own address is on a blocklist that mail servers use: asking them would be
+    /// refused, and would dig the hole deeper (`mailvet serve --public-ip`).
+    ProberListed,
 }
 
 /// What the edge Worker asks the prober (`POST /v1/probe`, bearer token): one address, and the
@@ -585,6 +588,11 @@ impl<'a> Check<'a> {
                 why: NotAsked::NeedsSmtputf8,
                 ..
             } => (Status::Inconclusive, &[ReasonCode::SmtpRejected]),
+            // What a mail server would have said: the prober is blocked.
+            MailboxEvidence::NotAsked {
+                why: NotAsked::ProberListed,
+                ..
+            } => (Status::Inconclusive, &[ReasonCode::SmtpBlocked]),
         };
         self.reasons.extend(codes.iter().map(|c| Reason::new(*c)));
         self.smtp = Some(SmtpCheck {

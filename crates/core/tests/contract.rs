@@ -624,10 +624,14 @@ fn openapi_enums_name_exactly_the_core_codes() {
             | Skipped::NotCompleted => {}
         }
     }
-    let not_asked = [NotAsked::PrivateAddress, NotAsked::NeedsSmtputf8];
+    let not_asked = [
+        NotAsked::PrivateAddress,
+        NotAsked::NeedsSmtputf8,
+        NotAsked::ProberListed,
+    ];
     for n in not_asked {
         match n {
-            NotAsked::PrivateAddress | NotAsked::NeedsSmtputf8 => {}
+            NotAsked::PrivateAddress | NotAsked::NeedsSmtputf8 | NotAsked::ProberListed => {}
         }
     }
     let pairs: Vec<(&str, &Value, Vec<String>)> = vec![

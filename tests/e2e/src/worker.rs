@@ -156,6 +156,11 @@ impl Worker {
         }
     }
 
+    /// The process group of wrangler and its workerd (the group's id is wrangler's pid).
+    pub fn process_group(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

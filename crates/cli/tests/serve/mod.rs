@@ -467,3 +467,72 @@ pub fn serve_probes_a_batch_in_shared_sessions(world: &World) {
     }
     assert_well_behaved(world, helo);
 }
+
+/// `--public-ip` on a blocklist: the prober says so and stops probing; off it, it probes.
+pub fn serve_stops_probing_while_listed(world: &World) {
+    let dns = world.dns_addr().to_string();
+    let helo = "listed.serve.mailvet.test";
+    let listed_args = [
+        "--allow-private",
+        "--public-ip",
+        "127.0.0.2",
+        "--dnsbl",
+        "dnsbl.test",
+        "--dnsbl-resolver",
+        &dns,
+    ];
+    let server = Server::start(world, helo, &listed_args);
+    let health: Value = serde_json::from_slice(&server.get("/healthz").body).expect("JSON");
+    assert_eq!(health["status"], "listed", "{health}");
+    assert_eq!(health["listed"], json!(["dnsbl.test"]));
+    assert_eq!(health["dnsbl"][0]["codes"], json!(["127.0.0.2"]));
+    let answer = server.probe(&json!({"email": "alice@valid.test"}));
+    assert_eq!(
+        answer["evidence"],
+        json!({"result": "not_asked", "why": "prober_listed"})
+    );
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "mailvet_prober_listed{zone=\"dnsbl.test\"} 1"),
+        "{metrics}"
+    );
+    let (status, log) = server.stop();
+    assert!(status.success());
+    assert!(
+        log.iter()
+            .any(|l| l.contains("127.0.0.2 is listed on dnsbl.test")),
+        "{log:?}"
+    );
+    // Nothing reached the mail server from the listed prober.
+    let smtp_log = world.smtp_log().expect("exim log");
+    assert!(!smtp_log.contains(helo), "the listed prober spoke SMTP");
+
+    let clean_args = [
+        "--allow-private",
+        "--public-ip",
+        "127.0.0.1",
+        "--dnsbl",
+        "dnsbl.test",
+        "--dnsbl-resolver",
+        &dns,
+    ];
+    let server = Server::start(world, "clean.serve.mailvet.test", &clean_args);
+    let health: Value = serde_json::from_slice(&server.get("/healthz").body).expect("JSON");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["dnsbl"][0]["status"], "not_listed");
+    let answer = server.probe(&json!({"email": "alice@valid.test"}));
+    assert_eq!(answer["evidence"]["outcome"], "deliverable");
+    // POST /v1/dnsbl: what the Worker asks for a domain's blocklist part.
+    let asked = json!({"ips": ["127.0.0.2", "127.0.0.1"], "zones": ["dnsbl.test"]});
+    let answer = server.post_to("/v1/dnsbl", Some(TOKEN), asked.to_string().as_bytes());
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body: Value = serde_json::from_slice(&answer.body).expect("JSON");
+    assert_eq!(body["dnsbl"][0]["status"], "listed", "{body}");
+    assert_eq!(body["dnsbl"][1]["status"], "not_listed", "{body}");
+    let unauthorized = server.post_to("/v1/dnsbl", None, asked.to_string().as_bytes());
+    assert_eq!(error_of(&unauthorized).0, 401);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::tags;
 
 /// Where the record of `selector` (`default` unless a message names another) is published.
@@ -26,7 +28,7 @@ pub fn is_bimi(text: &[u8]) -> bool {
 }
 
 /// A parsed BIMI record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `l=`: the logo's HTTPS URL; `None` when empty.
     pub logo: Option<String>,
@@ -52,6 +54,13 @@ impl fmt::Display for SyntaxError {
 }
 
 impl std::error::Error for SyntaxError {}
+
+/// As its sentence.
+impl Serialize for SyntaxError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// Parses a BIMI record: a tag list (the DKIM form) starting with `v=BIMI1`, with `l=`
 /// required (possibly empty) and `a=` optional, each an `https:` URL when not empty; other
@@ -119,5 +128,13 @@ mod tests {
             record_name("default", "example.com"),
             "default._bimi.example.com"
         );
+    }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        for text in tags::near(b"v=BIMI1; l=https://example.com/l.svg; a=https://example.com/a.pem")
+        {
+            let _ = parse(&text);
+        }
     }
 }

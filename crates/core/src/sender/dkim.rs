@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::tags::{self, is_space};
 use super::{Finding, FindingCode, Severity};
 
@@ -27,7 +29,7 @@ pub const COMMON_SELECTORS: &[&str] = &[
     "selector2",
     "s1", // SendGrid (two selectors)
     "s2",
-    "k1", // Mailchimp and other bulk senders number their selectors
+    "k1", // Mailchimp: k1 in older setups, k2 and k3 now
     "k2",
     "k3",
     "mandrill",    // Mailchimp Transactional (Mandrill)
@@ -45,16 +47,18 @@ pub const COMMON_SELECTORS: &[&str] = &[
 ];
 
 /// The key types a receiver knows (§3.6.1 `k=`; RFC 8463 adds `ed25519`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum KeyType {
     /// `k=rsa`, the default (RFC 6376 §3.6.1).
     Rsa,
-    /// `k=ed25519` (RFC 8463 §4.1).
+    /// `k=ed25519` (RFC 8463).
     Ed25519,
 }
 
 /// The public key of `p=`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Key {
     /// An RSA key.
     Rsa {
@@ -68,7 +72,7 @@ pub enum Key {
 }
 
 /// A parsed key record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `h=`: the hash algorithms the key may be used with (`None`: any).
     pub hashes: Option<Vec<String>>,
@@ -105,6 +109,13 @@ impl fmt::Display for SyntaxError {
 
 impl std::error::Error for SyntaxError {}
 
+/// As its sentence.
+impl Serialize for SyntaxError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Where a selector's key record is published (§3.6.2.1).
 pub fn record_name(selector: &str, domain: &str) -> String {
     format!("{selector}._domainkey.{}", domain.trim_end_matches('.'))
@@ -139,7 +150,7 @@ pub fn parse(text: &[u8]) -> Result<Record, SyntaxError> {
             "k" => {
                 record.key_type = match value {
                     "rsa" => KeyType::Rsa,
-                    "ed25519" => KeyType::Ed25519, // RFC 8463 §4.1
+                    "ed25519" => KeyType::Ed25519, // RFC 8463
                     _ => {
                         return Err(err(format!(
                             "has k={value}, a key type receivers do not know (rsa or ed25519)"
@@ -270,8 +281,8 @@ fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// The modulus size of an RSA key given as a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7; what
-/// publishers put in `p=`, errata 3017 of RFC 6376) or as a bare RSAPublicKey (RFC 8017
-/// Appendix A.1.1, what RFC 6376 §3.6.1 names).
+/// publishers put in `p=`, and the form of RFC 6376's own example key in Appendix C) or as a
+/// bare RSAPublicKey (RFC 8017 Appendix A.1.1, the structure RFC 6376 §3.6.1 names).
 fn rsa_modulus_bits(key: &[u8]) -> Option<u32> {
     const SEQUENCE: u8 = 0x30;
     const INTEGER: u8 = 0x02;
@@ -321,7 +332,7 @@ fn rsa_modulus_bits(key: &[u8]) -> Option<u32> {
 /// What looking up one selector found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selector {
-    /// No key record at the name (NXDOMAIN, or no TXT record that parses as one).
+    /// No TXT record at the name (NXDOMAIN, or the name has none).
     NotFound,
     /// A key record.
     Found {
@@ -330,6 +341,27 @@ pub enum Selector {
         /// What parsing it gave.
         record: Result<Record, SyntaxError>,
     },
+}
+
+/// What the TXT records at a selector's name (each one's strings joined, §3.6.2.2) hold: the
+/// first that parses as a key record; else the first, with why it does not parse. A verifier
+/// may pick any of several key records (§3.6.2.2), so one that works is the one to report.
+pub fn select<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Selector {
+    let mut first = None;
+    for text in texts {
+        let record = parse(text);
+        let found = |record| Selector::Found {
+            text: String::from_utf8_lossy(text).into_owned(),
+            record,
+        };
+        if record.is_ok() {
+            return found(record);
+        }
+        if first.is_none() {
+            first = Some(found(record));
+        }
+    }
+    first.unwrap_or(Selector::NotFound)
 }
 
 /// The findings about a domain's DKIM keys: one entry per selector tried, in order;
@@ -392,8 +424,8 @@ pub fn findings(domain: &str, selectors: &[(String, Selector)], guessed: bool) -
                     Severity::Warning
                 };
                 let effect = if bits < 1024 {
-                    "receivers treat its signatures as failing (RFC 8301 §3.2 requires 1024 bits \
-                     at least)"
+                    "many receivers treat its signatures as failing (RFC 8301 §3.2 requires 1024 \
+                     bits at least)"
                 } else {
                     "RFC 8301 §3.2 asks for 2048 bits, and keys this short can be broken"
                 };
@@ -645,6 +677,25 @@ mod tests {
     }
 
     #[test]
+    fn the_key_among_several_txt_records() {
+        assert_eq!(select(std::iter::empty()), Selector::NotFound);
+        let good = format!("v=DKIM1; p={RSA_2048}");
+        let texts: [&[u8]; 2] = [b"some note", good.as_bytes()];
+        let Selector::Found { text, record } = select(texts) else {
+            panic!("no key")
+        };
+        assert_eq!(
+            (text.as_str(), record.map(|r| r.key)),
+            (good.as_str(), Ok(Key::Rsa { bits: 2048 }))
+        );
+        let Selector::Found { text, record } = select([&b"v=DKIM1; p=!"[..], b"x"]) else {
+            panic!("no record")
+        };
+        assert_eq!(text, "v=DKIM1; p=!");
+        assert!(record.is_err());
+    }
+
+    #[test]
     fn base64_and_der_edges() {
         assert_eq!(base64("").unwrap(), b"");
         assert_eq!(base64("Zg==").unwrap(), b"f");
@@ -674,5 +725,37 @@ mod tests {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             );
         }
+    }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        for seed in [
+            format!("v=DKIM1; h=sha256; k=rsa; t=y:s; s=email; n=x; p={RSA_1024}"),
+            "k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=".to_owned(),
+        ] {
+            for text in tags::near(seed.as_bytes()) {
+                let _ = parse(&text);
+            }
+        }
+        // Every prefix and every one-byte change of the DER keys themselves.
+        for key in [RSA_512, RSA_1024_PKCS1] {
+            let der = base64(key).unwrap();
+            for bytes in tags::near(&der) {
+                let _ = rsa_modulus_bits(&bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn records_serialise_for_the_report() {
+        let json =
+            serde_json::to_value(parse(format!("p={RSA_2048}").as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            json["key"],
+            serde_json::json!({"type": "rsa", "bits": 2048})
+        );
+        assert_eq!(json["key_type"], "rsa");
+        let json = serde_json::to_value(Key::Revoked).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "revoked"}));
     }
 }

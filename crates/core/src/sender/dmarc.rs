@@ -24,12 +24,15 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::psl;
 use super::tags::{self, is_space};
 use super::{Finding, FindingCode};
 
 /// A requested handling policy (§6.3 `p=`, `sp=`; DMARCbis `np=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// Deliver as if DMARC passed; only report.
     None,
@@ -51,7 +54,8 @@ impl Policy {
 }
 
 /// An identifier alignment mode (§3.1, `adkim=`, `aspf=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Alignment {
     /// `r`: the organisational domains must match (the default).
     Relaxed,
@@ -60,7 +64,8 @@ pub enum Alignment {
 }
 
 /// DMARCbis `psd=`: whether the record is published by a public suffix domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PublicSuffixDomain {
     /// `psd=y`
     Yes,
@@ -71,7 +76,7 @@ pub enum PublicSuffixDomain {
 }
 
 /// One report address of `rua=` or `ruf=` (§6.2): a URI and an optional size limit.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReportUri {
     /// The URI as written, without its `!size` suffix.
     pub uri: String,
@@ -102,7 +107,7 @@ impl ReportUri {
 }
 
 /// A parsed DMARC record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `p=`. `None` only when the record has no `p=` but a valid `rua=`, which §6.6.3 says to
     /// treat as `p=none`.
@@ -161,6 +166,13 @@ impl fmt::Display for SyntaxError {
 }
 
 impl std::error::Error for SyntaxError {}
+
+/// As its sentence.
+impl Serialize for SyntaxError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// Whether a TXT record is a DMARC record: it starts with `v=DMARC1` (§6.4: `"v" *WSP "="
 /// *WSP %x44 %x4d %x41 %x52 %x43 %x31`, so `DMARC1` in capitals), then a `;`, white space or
@@ -536,7 +548,7 @@ pub fn findings(domain: &str, lookup: &Lookup) -> Vec<Finding> {
                     ),
                 );
             }
-            if record.testing {
+            if record.testing && policy != Policy::None {
                 out.push(
                     Finding::new(
                         FindingCode::DmarcPartialPct,
@@ -568,7 +580,7 @@ pub fn starter_record(domain: &str) -> String {
 
 /// A report address at another organisational domain than the policy's, which must agree to
 /// take the reports (§7.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExternalReport {
     /// The URI as written in `rua=` or `ruf=`.
     pub uri: String,
@@ -854,6 +866,17 @@ mod tests {
         );
         assert_eq!(codes(&f), ["dmarc_partial_pct"]);
         assert!(findings("example.com", &found("example.com", "v=DMARC1; p=reject")).is_empty());
+        let f = findings(
+            "example.com",
+            &found("example.com", "v=DMARC1; p=none; t=y"),
+        );
+        assert_eq!(codes(&f), ["dmarc_policy_none"]);
+        // §6.6.3: no p= but a rua= is p=none; the fix puts p= where the grammar has it.
+        let text = "v=DMARC1; rua=mailto:d@example.com";
+        let f = findings("example.com", &found("example.com", text));
+        assert_eq!(codes(&f), ["dmarc_policy_none"]);
+        let publish = &f[0].record.as_ref().unwrap().value;
+        assert_eq!(publish, "v=DMARC1; p=quarantine; rua=mailto:d@example.com");
     }
 
     #[test]
@@ -886,5 +909,34 @@ mod tests {
             "example.com._report._dmarc.thirdparty.example.net"
         );
         assert_eq!(publish.value, "v=DMARC1");
+    }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        let seed = b"v=DMARC1; p=reject; sp=none; pct=50; rua=mailto:a@b.example!10m,https://c.example/r; ruf=mailto:x@y.example; fo=1:d; rf=afrf; ri=3600; t=y; psd=u";
+        for text in tags::near(seed) {
+            if let Ok(record) = parse(&text) {
+                let _ = external_reports("example.com", &record);
+            }
+            let _ = is_dmarc(&text);
+        }
+    }
+
+    #[test]
+    fn records_serialise_for_the_report() {
+        let r = parse(b"v=DMARC1; p=reject; adkim=s; rua=mailto:d@example.com!1k").unwrap();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["policy"], "reject");
+        assert_eq!(json["adkim"], "strict");
+        assert_eq!(json["psd"], "unknown");
+        assert_eq!(json["rua"][0]["uri"], "mailto:d@example.com");
+        assert_eq!(json["rua"][0]["max_size"], 1024);
+        let error = serde_json::to_value(parse(b"v=DMARC1").unwrap_err()).unwrap();
+        assert!(
+            error
+                .as_str()
+                .unwrap()
+                .starts_with("the DMARC record has no p=")
+        );
     }
 }

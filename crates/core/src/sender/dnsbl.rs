@@ -13,7 +13,7 @@
 //! assert_eq!(dnsbl::ip_query_name(ip, "zen.spamhaus.org"), "99.2.0.192.zen.spamhaus.org");
 //! ```
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
@@ -35,24 +35,27 @@ pub const DEFAULT_DOMAIN_LISTS: &[&str] = &["dbl.spamhaus.org", "multi.uribl.com
 /// reversed (§2.1), an IPv6 address's 32 nibbles reversed (§2.4), then the zone. An
 /// IPv4-mapped IPv6 address is looked up as the IPv4 address it is.
 pub fn ip_query_name(ip: IpAddr, zone: &str) -> String {
-    let zone = normalise(zone);
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
             let [a, b, c, d] = v4.octets();
-            format!("{d}.{c}.{b}.{a}.{zone}")
+            format!("{d}.{c}.{b}.{a}.{}", normalise(zone))
         }
-        IpAddr::V6(v6) => {
-            let mut name = String::with_capacity(64 + zone.len());
-            for byte in v6.octets().iter().rev() {
-                for nibble in [byte & 0x0f, byte >> 4] {
-                    name.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-                    name.push('.');
-                }
-            }
-            name.push_str(&zone);
-            name
+        IpAddr::V6(v6) => nibble_name(v6, zone),
+    }
+}
+
+/// An IPv6 address's 32 nibbles, lowest first, then the zone (§2.4).
+fn nibble_name(v6: Ipv6Addr, zone: &str) -> String {
+    let zone = normalise(zone);
+    let mut name = String::with_capacity(64 + zone.len());
+    for byte in v6.octets().iter().rev() {
+        for nibble in [byte & 0x0f, byte >> 4] {
+            name.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            name.push('.');
         }
     }
+    name.push_str(&zone);
+    name
 }
 
 /// The name to ask (type A) to look `domain` up on the domain list `zone` (§3: the domain,
@@ -61,18 +64,37 @@ pub fn domain_query_name(domain: &str, zone: &str) -> String {
     format!("{}.{}", normalise(domain), normalise(zone))
 }
 
-/// The test points of §5 for a list: a name the list must list and one it must not. An IP
-/// list lists 127.0.0.2 and not 127.0.0.1; a domain list lists `test` and not `invalid`. A
-/// list that answers both the same way (or refuses both) cannot be trusted from this resolver.
-pub fn test_query_names(zone: &str, domain_list: bool) -> (String, String) {
-    if domain_list {
-        (
+/// What a list lists, for its test points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListKind {
+    /// IPv4 addresses (`zen.spamhaus.org`).
+    Ipv4,
+    /// IPv6 addresses.
+    Ipv6,
+    /// Domains (`dbl.spamhaus.org`).
+    Domain,
+}
+
+/// The test points of §5 for a list: a name the list must list and one it must not. An IPv4
+/// list lists 127.0.0.2 and not 127.0.0.1; an IPv6 list ::ffff:7f00:2 and not ::ffff:7f00:1
+/// (asked in nibble form, though they are IPv4-mapped); a domain list `test` and not
+/// `invalid`. A list that answers both the same way (or refuses both) cannot be trusted from
+/// the resolver asked.
+pub fn test_query_names(zone: &str, kind: ListKind) -> (String, String) {
+    let v4 = |last| Ipv4Addr::new(127, 0, 0, last);
+    match kind {
+        ListKind::Ipv4 => (
+            ip_query_name(IpAddr::V4(v4(2)), zone),
+            ip_query_name(IpAddr::V4(v4(1)), zone),
+        ),
+        ListKind::Ipv6 => (
+            nibble_name(v4(2).to_ipv6_mapped(), zone),
+            nibble_name(v4(1).to_ipv6_mapped(), zone),
+        ),
+        ListKind::Domain => (
             domain_query_name("test", zone),
             domain_query_name("invalid", zone),
-        )
-    } else {
-        let ip = |last| IpAddr::V4(Ipv4Addr::new(127, 0, 0, last));
-        (ip_query_name(ip(2), zone), ip_query_name(ip(1), zone))
+        ),
     }
 }
 
@@ -133,6 +155,15 @@ fn kind(zone: &str) -> Kind {
     } else {
         Kind::Other
     }
+}
+
+/// Whether `zone` lists domains rather than addresses (Spamhaus DBL, URIBL, SURBL): those are
+/// asked for the domain; any other zone for addresses.
+pub fn is_domain_list(zone: &str) -> bool {
+    let zone = normalise(zone);
+    matches!(kind(&zone), Kind::SpamhausDomain | Kind::Uribl)
+        || zone == "multi.surbl.org"
+        || zone.ends_with(".surbl.org")
 }
 
 /// What one code means on a list.
@@ -394,14 +425,24 @@ mod tests {
             "example.com.dbl.spamhaus.org"
         );
         assert_eq!(
-            test_query_names("bl.example", false),
+            test_query_names("bl.example", ListKind::Ipv4),
             (
                 "2.0.0.127.bl.example".to_owned(),
                 "1.0.0.127.bl.example".to_owned()
             )
         );
+        let (listed, unlisted) = test_query_names("bl6.example", ListKind::Ipv6);
+        assert!(
+            listed.starts_with("2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0."),
+            "{listed}"
+        );
+        assert!(
+            unlisted.starts_with("1.0.0.0.0.0.f.7.f.f.f.f."),
+            "{unlisted}"
+        );
+        assert_eq!(listed.matches('.').count(), 33);
         assert_eq!(
-            test_query_names("dbl.example", true),
+            test_query_names("dbl.example", ListKind::Domain),
             (
                 "test.dbl.example".to_owned(),
                 "invalid.dbl.example".to_owned()

@@ -1,17 +1,20 @@
-//! Every DNS check of a sending domain, in one report: what `mailvet domain` and
-//! `GET /v1/domains/{name}` answer. The checks ask DNS through the caller's `ask` (DoH over
-//! `fetch` in the Worker; DoH or a recursive resolver in the CLI), and run on no particular
-//! runtime. What only a native caller can do (asking mail hosts for STARTTLS) is added to the
-//! report by [`DomainReport::add_starttls`].
+//! Every check of a sending domain, in one report: what `mailvet domain` and
+//! `GET /v1/domains/{name}` answer. The checks ask DNS and fetch the MTA-STS policy through the
+//! caller's [`Net`] (DoH over `fetch` in the Worker; DoH or a recursive resolver in the CLI),
+//! and run on no particular runtime. What only a native caller can do (asking mail hosts for
+//! STARTTLS) is added to the report by [`DomainReport::add_starttls`].
 
 use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::report::{self, MxReport, SpfIpResult, SpfReport};
+use super::report::{
+    self, DkimReport, DmarcReport, MtaStsReport, MxReport, SpfIpResult, SpfReport, TxtReport,
+};
 use super::spf::tree::SpfTree;
 use super::spf::{Answer, CheckHost, QueryType, Rdata};
-use super::{Finding, FindingCode};
+use super::txt::Selection;
+use super::{Finding, FindingCode, bimi, dkim, dmarc, dnsbl, mta_sts, tls_rpt};
 use crate::dns::route::{MailRoute, MxHost};
 
 /// The sender-health report of a domain.
@@ -23,8 +26,69 @@ pub struct DomainReport {
     /// The findings to fix for an A, most important first.
     pub to_reach_a: Vec<FindingCode>,
     pub spf: SpfReport,
+    pub dmarc: DmarcReport,
+    /// One entry per selector tried.
+    pub dkim: Vec<DkimReport>,
     pub mx: Vec<MxReport>,
+    pub mta_sts: MtaStsReport,
+    pub tls_rpt: TxtReport,
+    pub bimi: TxtReport,
+    /// One entry per list and target; empty when the lists were not asked (see
+    /// `dnsbl_skipped`).
+    pub dnsbl: Vec<dnsbl::Entry>,
+    /// Why the blocklists were not asked, when they were not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dnsbl_skipped: Option<String>,
     pub findings: Vec<Finding>,
+}
+
+/// What the checks need from the network: DNS answers, and the MTA-STS policy over HTTPS.
+pub trait Net {
+    /// The answer to a DNS query.
+    fn dns(&self, name: String, kind: QueryType) -> impl Future<Output = Answer>;
+    /// The body of `url` over HTTPS with a valid certificate and status 200, redirects not
+    /// followed (RFC 8461 §3.3); else why not, in a sentence.
+    fn https(&self, url: String) -> impl Future<Output = Result<Vec<u8>, String>>;
+}
+
+/// Which blocklists to ask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocklists {
+    /// These lists: IP lists for the sending and MX addresses, domain lists for the domain.
+    Ask {
+        ip: Vec<String>,
+        domain: Vec<String>,
+    },
+    /// None, for this reason (the Worker without a prober: lists refuse public resolvers).
+    Skip(String),
+}
+
+impl Blocklists {
+    /// The default lists (`dnsbl::DEFAULT_IP_LISTS`, `dnsbl::DEFAULT_DOMAIN_LISTS`).
+    pub fn default_lists() -> Blocklists {
+        Blocklists::Ask {
+            ip: dnsbl::DEFAULT_IP_LISTS
+                .iter()
+                .map(|&z| z.to_owned())
+                .collect(),
+            domain: dnsbl::DEFAULT_DOMAIN_LISTS
+                .iter()
+                .map(|&z| z.to_owned())
+                .collect(),
+        }
+    }
+}
+
+/// What to check besides the domain's own records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Sending addresses: SPF `check_host()` for each, and the IP blocklists.
+    pub ips: Vec<IpAddr>,
+    /// DKIM selectors to try; none: [`dkim::COMMON_SELECTORS`].
+    pub selectors: Vec<String>,
+    pub blocklists: Blocklists,
+    /// Unix seconds, for SPF's `%{t}`.
+    pub now: u64,
 }
 
 impl DomainReport {
@@ -53,27 +117,102 @@ impl DomainReport {
     }
 }
 
-/// Checks `domain` (A-labels, lowercase): its SPF tree and `check_host()` for each of `ips`,
-/// its MX hosts. `now` (Unix seconds) is for SPF's `%{t}`; `ask` answers each DNS query.
-pub async fn check<F, Fut>(domain: &str, ips: &[IpAddr], now: u64, ask: F) -> DomainReport
-where
-    F: Fn(String, QueryType) -> Fut,
-    Fut: Future<Output = Answer>,
-{
+/// Checks `domain` (A-labels, lowercase): SPF (the tree, and `check_host()` for each address),
+/// DMARC, DKIM, the MX hosts, MTA-STS, TLS-RPT, BIMI and the blocklists.
+pub async fn check(domain: &str, options: &Options, net: &impl Net) -> DomainReport {
+    let ask = |name: String, kind: QueryType| net.dns(name, kind);
     let analysis = SpfTree::new(domain).run(&ask).await;
-    let mut results = Vec::with_capacity(ips.len());
-    for &ip in ips {
+    let mut results = Vec::with_capacity(options.ips.len());
+    for &ip in &options.ips {
         let evaluation = CheckHost::new(ip, domain, &format!("postmaster@{domain}"), domain)
-            .at(now)
+            .at(options.now)
             .run(&ask)
             .await;
         results.push(SpfIpResult::new(ip, evaluation));
     }
-    let (route, hosts) = mail_hosts(domain, &ask).await;
     let mut findings = analysis.findings.clone();
+
+    let (dmarc_report, dmarc_findings) = dmarc_check(domain, net).await;
+    findings.extend(dmarc_findings);
+
+    let guessed = options.selectors.is_empty();
+    let selectors: Vec<String> = if guessed {
+        dkim::COMMON_SELECTORS
+            .iter()
+            .map(|&s| s.to_owned())
+            .collect()
+    } else {
+        options.selectors.clone()
+    };
+    let mut tried = Vec::with_capacity(selectors.len());
+    for selector in selectors {
+        let texts = txt_records(
+            net.dns(dkim::record_name(&selector, domain), QueryType::Txt)
+                .await,
+        );
+        let found = dkim::select(texts.iter().map(Vec::as_slice));
+        tried.push((selector, found));
+    }
+    findings.extend(dkim::findings(domain, &tried, guessed));
+    let dkim_reports: Vec<DkimReport> = tried
+        .iter()
+        // Guessed selectors that are not there are not worth a line of the report.
+        .filter(|(_, found)| !guessed || matches!(found, dkim::Selector::Found { .. }))
+        .map(|(selector, found)| DkimReport::new(selector, found))
+        .collect();
+
+    let (route, hosts) = mail_hosts(domain, &ask).await;
     if let Some(route) = &route {
         findings.extend(report::mx_findings(domain, route, &hosts));
     }
+    let mx_names: Vec<String> = hosts.iter().map(|(h, _)| h.host.clone()).collect();
+
+    let (mta_sts_report, mta_sts_findings) = mta_sts_check(domain, &mx_names, net).await;
+    findings.extend(mta_sts_findings);
+
+    let tls_texts = txt_records(net.dns(tls_rpt::record_name(domain), QueryType::Txt).await);
+    let tls_selection = tls_rpt::select(tls_texts.iter().map(Vec::as_slice));
+    findings.extend(tls_rpt::findings(domain, tls_selection));
+    let tls_rpt_report = TxtReport::of(tls_selection, |t| tls_rpt::parse(t).err().map(|e| e.0));
+
+    let bimi_texts = txt_records(
+        net.dns(bimi::record_name("default", domain), QueryType::Txt)
+            .await,
+    );
+    let bimi_selection = super::txt::select(bimi_texts.iter().map(Vec::as_slice), bimi::is_bimi);
+    let bimi_report = TxtReport::of(bimi_selection, |t| bimi::parse(t).err().map(|e| e.0));
+
+    let (entries, dnsbl_skipped) = match &options.blocklists {
+        Blocklists::Skip(why) => (Vec::new(), Some(why.clone())),
+        Blocklists::Ask { ip, domain: lists } => {
+            let mut targets: Vec<IpAddr> = options.ips.clone();
+            for (_, addresses) in &hosts {
+                for address in addresses {
+                    if !targets.contains(address) {
+                        targets.push(*address);
+                    }
+                }
+            }
+            let mut entries = Vec::new();
+            for zone in ip {
+                for target in &targets {
+                    let answer = net
+                        .dns(dnsbl::ip_query_name(*target, zone), QueryType::A)
+                        .await;
+                    entries.push(dnsbl::decode(zone, &target.to_string(), &answer));
+                }
+            }
+            for zone in lists {
+                let answer = net
+                    .dns(dnsbl::domain_query_name(domain, zone), QueryType::A)
+                    .await;
+                entries.push(dnsbl::decode(zone, domain, &answer));
+            }
+            (entries, None)
+        }
+    };
+    findings.extend(dnsbl::findings(&entries));
+
     let mut report = DomainReport {
         domain: domain.to_owned(),
         grade: 'F',
@@ -85,6 +224,8 @@ where
             tree: analysis.root,
             results,
         },
+        dmarc: dmarc_report,
+        dkim: dkim_reports,
         mx: hosts
             .into_iter()
             .map(|(host, addresses)| MxReport {
@@ -95,10 +236,93 @@ where
                 starttls: None,
             })
             .collect(),
+        mta_sts: mta_sts_report,
+        tls_rpt: tls_rpt_report,
+        bimi: bimi_report,
+        dnsbl: entries,
+        dnsbl_skipped,
         findings,
     };
     report.grade_again();
     report
+}
+
+/// The TXT records of an answer, each record's strings joined.
+fn txt_records(answer: Answer) -> Vec<Vec<u8>> {
+    match answer {
+        Answer::Records(records) => records
+            .into_iter()
+            .filter_map(|r| match r {
+                Rdata::Txt(text) => Some(text),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// DMARC: the record at `_dmarc.` the domain, else at its organisational domain (RFC 7489
+/// §6.6.3), and the authorisation of external report addresses (§7.1).
+async fn dmarc_check(domain: &str, net: &impl Net) -> (DmarcReport, Vec<Finding>) {
+    let mut lookup = dmarc::Lookup::Missing;
+    let mut at = Some(domain.to_owned());
+    while let Some(here) = at.take() {
+        let texts = txt_records(net.dns(dmarc::record_name(&here), QueryType::Txt).await);
+        match dmarc::select(texts.iter().map(Vec::as_slice)) {
+            Selection::One(text) => {
+                lookup = dmarc::Lookup::Found {
+                    at: here.clone(),
+                    text: String::from_utf8_lossy(text).into_owned(),
+                    record: dmarc::parse(text),
+                };
+            }
+            Selection::Multiple(count) => {
+                lookup = dmarc::Lookup::Multiple {
+                    at: here.clone(),
+                    count,
+                };
+            }
+            Selection::None => at = dmarc::fallback_domain(&here).filter(|d| *d != here),
+        }
+    }
+    let mut findings = dmarc::findings(domain, &lookup);
+    if let dmarc::Lookup::Found {
+        at,
+        record: Ok(record),
+        ..
+    } = &lookup
+    {
+        for external in dmarc::external_reports(at, record) {
+            let texts = txt_records(net.dns(external.query_name.clone(), QueryType::Txt).await);
+            if !dmarc::authorizes(texts.iter().map(Vec::as_slice)) {
+                findings.push(dmarc::unauthorized_report(at, &external));
+            }
+        }
+    }
+    (DmarcReport::new(domain, &lookup), findings)
+}
+
+/// MTA-STS: the `_mta-sts` record, and when there is one, the policy over HTTPS (RFC 8461 §3).
+async fn mta_sts_check(
+    domain: &str,
+    mx: &[String],
+    net: &impl Net,
+) -> (MtaStsReport, Vec<Finding>) {
+    let texts = txt_records(net.dns(mta_sts::record_name(domain), QueryType::Txt).await);
+    let lookup = match mta_sts::select(texts.iter().map(Vec::as_slice)) {
+        Selection::None => mta_sts::Lookup::Missing,
+        Selection::Multiple(count) => mta_sts::Lookup::Multiple(count),
+        Selection::One(text) => {
+            let record = mta_sts::parse_record(text);
+            let policy = match net.https(mta_sts::policy_url(domain)).await {
+                Ok(body) => mta_sts::PolicyFetch::Fetched(mta_sts::parse_policy(&body)),
+                Err(why) => mta_sts::PolicyFetch::Failed(why),
+            };
+            mta_sts::Lookup::Found { record, policy }
+        }
+    };
+    let findings = mta_sts::findings(domain, &lookup, mx);
+    (MtaStsReport::new(&lookup), findings)
 }
 
 /// The domain's mail hosts as its MX records name them (an MX host without an address is
@@ -198,12 +422,27 @@ mod tests {
         Answer::Records(records)
     }
 
+    struct Zone;
+
+    impl Net for Zone {
+        async fn dns(&self, name: String, kind: QueryType) -> Answer {
+            zone(name, kind)
+        }
+
+        async fn https(&self, url: String) -> Result<Vec<u8>, String> {
+            Err(format!("no HTTPS in this test ({url})"))
+        }
+    }
+
     #[test]
     fn a_domain_is_checked_and_graded() {
-        let ips: [IpAddr; 2] = ["192.0.2.1".parse().unwrap(), "192.0.2.9".parse().unwrap()];
-        let report = now(check("example.com", &ips, 0, |name, kind| async move {
-            zone(name, kind)
-        }));
+        let options = Options {
+            ips: vec!["192.0.2.1".parse().unwrap(), "192.0.2.9".parse().unwrap()],
+            selectors: Vec::new(),
+            blocklists: Blocklists::Skip("not in this test".to_owned()),
+            now: 0,
+        };
+        let report = now(check("example.com", &options, &Zone));
         assert_eq!(report.spf.record.as_deref(), Some("v=spf1 mx -all"));
         assert_eq!(
             report.spf.results[0].result,
@@ -216,16 +455,32 @@ mod tests {
         let hosts: Vec<&str> = report.mx.iter().map(|m| m.host.as_str()).collect();
         assert_eq!(hosts, ["mx.example.com", "backup.example.com"]);
         let codes: Vec<FindingCode> = report.findings.iter().map(|f| f.code).collect();
-        assert_eq!(codes, [FindingCode::MxHostNoAddress]);
-        assert_eq!(report.grade, 'C');
+        assert_eq!(
+            codes,
+            [
+                FindingCode::DmarcMissing,
+                FindingCode::DkimNotFound,
+                FindingCode::MxHostNoAddress,
+                FindingCode::TlsRptMissing
+            ]
+        );
+        // None of the common selectors has a key: one finding, and no entry for each.
+        assert!(report.dkim.is_empty());
+        assert_eq!(report.dnsbl_skipped.as_deref(), Some("not in this test"));
+        // 100 - 25 - 10 - 25.
+        assert_eq!(report.grade, 'D');
         let mut report = report;
         report.add_starttls(&[Some(false), None]);
         assert_eq!(report.mx[0].starttls, Some(false));
         assert_eq!(
             report.to_reach_a,
-            [FindingCode::MxHostNoAddress, FindingCode::MxNoStarttls]
+            [
+                FindingCode::DmarcMissing,
+                FindingCode::MxHostNoAddress,
+                FindingCode::DkimNotFound,
+                FindingCode::MxNoStarttls
+            ]
         );
-        // 100 - 25 - 10.
-        assert_eq!(report.grade, 'C');
+        assert_eq!(report.grade, 'F');
     }
 }

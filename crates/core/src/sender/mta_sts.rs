@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::txt::{self, Selection};
 use super::{Finding, FindingCode, Severity};
 
@@ -45,7 +47,7 @@ pub fn select<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Selection<'a> {
 }
 
 /// The TXT record (§3.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TxtRecord {
     /// `id=`: changes whenever the policy does, so senders fetch it again.
     pub id: String,
@@ -64,6 +66,13 @@ impl fmt::Display for SyntaxError {
 }
 
 impl std::error::Error for SyntaxError {}
+
+/// As its sentence.
+impl Serialize for SyntaxError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// §3.1: sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."); the policy's
 /// sts-policy-ext-name is the same.
@@ -127,7 +136,8 @@ pub fn parse_record(text: &[u8]) -> Result<TxtRecord, SyntaxError> {
 }
 
 /// What a policy asks of senders (§3.2 `mode`, §5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Deliver only over TLS to a matching, authenticated MX.
     Enforce,
@@ -149,7 +159,7 @@ impl Mode {
 }
 
 /// A policy file (§3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Policy {
     /// `mode`.
     pub mode: Mode,
@@ -596,5 +606,31 @@ mod tests {
         let f = findings("example.com", &failed, &mx);
         assert_eq!(codes(&f), [("mta_sts_invalid", Severity::Error); 2]);
         assert!(f[1].message.contains("another name"));
+    }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        for text in super::super::tags::near(b"v=STSv1; id=20160831085700Z; ext=1") {
+            let _ = parse_record(&text);
+        }
+        for text in super::super::tags::near(POLICY.as_bytes()) {
+            if let Ok(policy) = parse_policy(&text) {
+                let _ = policy.covers("mail.example.com");
+            }
+        }
+        for (pattern, host) in [("*.", "a."), ("*", ""), ("", "*."), (".", "..")] {
+            assert!(
+                !mx_matches(pattern, host) || pattern == host,
+                "{pattern} {host}"
+            );
+        }
+    }
+
+    #[test]
+    fn policies_serialise_for_the_report() {
+        let json = serde_json::to_value(parse_policy(POLICY.as_bytes()).unwrap()).unwrap();
+        assert_eq!(json["mode"], "enforce");
+        assert_eq!(json["max_age"], 604800);
+        assert_eq!(json["mx"][1], "*.example.net");
     }
 }

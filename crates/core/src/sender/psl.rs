@@ -13,7 +13,9 @@
 //!
 //! The rules are kept as their sorted text, searched in place (the form of `crate::lists`):
 //! nothing is built at start-up and nothing is allocated beyond the names asked for. The text is
-//! 78 KB (28 KB gzipped); a program that never calls into this module does not link it.
+//! 78 KB (28 KB gzipped). A program that never calls into this module does not link it; one that
+//! does grows by about 88 KB in Wasm (34 KB gzipped) and 82 KB natively (`data/README.md`). A
+//! lookup takes about 2.5 µs (a few binary searches per label).
 //!
 //! ```
 //! use mailvet_core::sender::psl;
@@ -110,9 +112,13 @@ fn suffix_labels(name: &str) -> Option<usize> {
 fn last_labels(name: &str, count: usize) -> &str {
     let mut start = name.len();
     for _ in 0..count {
-        start = name[..start.saturating_sub(1)]
-            .rfind('.')
-            .map_or(0, |i| i + 1);
+        // Before the suffix found so far comes its dot (ASCII, so a char boundary).
+        let before = match start {
+            0 => break,
+            _ if start == name.len() => name,
+            _ => &name[..start - 1],
+        };
+        start = before.rfind('.').map_or(0, |i| i + 1);
     }
     &name[start..]
 }
@@ -233,5 +239,15 @@ mod tests {
         assert!(is_public_suffix("unlisted"));
         assert!(!is_public_suffix("example.co.uk"));
         assert!(!is_public_suffix("www.ck"));
+    }
+
+    #[test]
+    fn never_panics_on_odd_names() {
+        for name in super::super::tags::near("a.B.city.kobe.jp.".as_bytes()) {
+            let name = String::from_utf8_lossy(&name);
+            let org = organizational_domain(&name);
+            let suffix = public_suffix(&name);
+            assert!(org.ends_with(&suffix), "{name:?}: {org:?} {suffix:?}");
+        }
     }
 }

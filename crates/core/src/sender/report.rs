@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::spf::tree::SpfNode;
 use super::spf::{Evaluation, SpfResult};
-use super::{Finding, FindingCode, Severity};
+use super::txt::Selection;
+use super::{Finding, FindingCode, Severity, dkim, dmarc, mta_sts};
 use crate::dns::route::{MailRoute, MxHost};
 
 /// The SPF part.
@@ -44,6 +45,189 @@ impl SpfIpResult {
             path: evaluation.path,
             explanation: evaluation.explanation,
             error: evaluation.error,
+        }
+    }
+}
+
+/// The DMARC part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DmarcReport {
+    /// The record, when one was found.
+    pub record: Option<String>,
+    /// Where: the domain itself, or its organisational domain (RFC 7489 §6.6.3).
+    pub found_at: Option<String>,
+    /// The policy that applies to mail from the domain (`none`, `quarantine`, `reject`).
+    pub policy: Option<&'static str>,
+    pub pct: Option<u8>,
+    /// Where aggregate reports go.
+    pub rua: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DmarcReport {
+    pub fn new(domain: &str, lookup: &dmarc::Lookup) -> DmarcReport {
+        let mut report = DmarcReport {
+            record: None,
+            found_at: None,
+            policy: None,
+            pct: None,
+            rua: Vec::new(),
+            error: None,
+        };
+        match lookup {
+            dmarc::Lookup::Missing => {}
+            dmarc::Lookup::Multiple { at, count } => {
+                report.found_at = Some(at.clone());
+                report.error = Some(format!("{count} DMARC records"));
+            }
+            dmarc::Lookup::Found { at, text, record } => {
+                report.record = Some(text.clone());
+                report.found_at = Some(at.clone());
+                match record {
+                    Ok(record) => {
+                        report.policy = Some(record.policy_for(domain, at).as_str());
+                        report.pct = Some(record.pct);
+                        report.rua = record.rua.iter().map(|u| u.uri.clone()).collect();
+                    }
+                    Err(e) => report.error = Some(e.to_string()),
+                }
+            }
+        }
+        report
+    }
+}
+
+/// One DKIM selector tried.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DkimReport {
+    pub selector: String,
+    pub found: bool,
+    pub record: Option<String>,
+    /// `rsa` or `ed25519`.
+    pub key_type: Option<&'static str>,
+    /// The RSA key's size.
+    pub key_bits: Option<u32>,
+    pub revoked: bool,
+    pub testing: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DkimReport {
+    pub fn new(selector: &str, found: &dkim::Selector) -> DkimReport {
+        let mut report = DkimReport {
+            selector: selector.to_owned(),
+            found: false,
+            record: None,
+            key_type: None,
+            key_bits: None,
+            revoked: false,
+            testing: false,
+            error: None,
+        };
+        if let dkim::Selector::Found { text, record } = found {
+            report.found = true;
+            report.record = Some(text.clone());
+            match record {
+                Ok(record) => {
+                    report.key_type = Some(match record.key_type {
+                        dkim::KeyType::Rsa => "rsa",
+                        dkim::KeyType::Ed25519 => "ed25519",
+                    });
+                    report.key_bits = match record.key {
+                        dkim::Key::Rsa { bits } => Some(bits),
+                        _ => None,
+                    };
+                    report.revoked = record.key == dkim::Key::Revoked;
+                    report.testing = record.testing;
+                }
+                Err(e) => report.error = Some(e.to_string()),
+            }
+        }
+        report
+    }
+}
+
+/// The MTA-STS part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MtaStsReport {
+    /// Whether the domain publishes an `_mta-sts` record.
+    pub record: bool,
+    pub id: Option<String>,
+    pub mode: Option<&'static str>,
+    /// The policy's `mx` patterns.
+    pub mx: Vec<String>,
+    pub max_age: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl MtaStsReport {
+    pub fn new(lookup: &mta_sts::Lookup) -> MtaStsReport {
+        let mut report = MtaStsReport {
+            record: false,
+            id: None,
+            mode: None,
+            mx: Vec::new(),
+            max_age: None,
+            error: None,
+        };
+        match lookup {
+            mta_sts::Lookup::Missing => {}
+            mta_sts::Lookup::Multiple(count) => {
+                report.record = true;
+                report.error = Some(format!("{count} MTA-STS records"));
+            }
+            mta_sts::Lookup::Found { record, policy } => {
+                report.record = true;
+                match record {
+                    Ok(record) => report.id = Some(record.id.clone()),
+                    Err(e) => report.error = Some(e.0.clone()),
+                }
+                match policy {
+                    mta_sts::PolicyFetch::Fetched(Ok(policy)) => {
+                        report.mode = Some(policy.mode.as_str());
+                        report.mx.clone_from(&policy.mx);
+                        report.max_age = Some(policy.max_age);
+                    }
+                    mta_sts::PolicyFetch::Fetched(Err(e)) => {
+                        report.error.get_or_insert_with(|| e.0.clone());
+                    }
+                    mta_sts::PolicyFetch::Failed(why) => {
+                        report.error.get_or_insert_with(|| why.clone());
+                    }
+                }
+            }
+        }
+        report
+    }
+}
+
+/// A record that is only checked for being there and well formed (TLS-RPT, BIMI).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TxtReport {
+    pub record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl TxtReport {
+    /// From the selection of the records of a kind, `error` saying what is wrong with one.
+    pub fn of(selection: Selection<'_>, error: impl Fn(&[u8]) -> Option<String>) -> TxtReport {
+        match selection {
+            Selection::None => TxtReport {
+                record: None,
+                error: None,
+            },
+            Selection::Multiple(count) => TxtReport {
+                record: None,
+                error: Some(format!("{count} records; receivers use none of them")),
+            },
+            Selection::One(text) => TxtReport {
+                record: Some(String::from_utf8_lossy(text).into_owned()),
+                error: error(text),
+            },
         }
     }
 }

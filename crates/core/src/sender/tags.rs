@@ -69,8 +69,9 @@ pub(crate) fn split(text: &str, fold_case: bool) -> Result<Vec<Tag<'_>>, String>
     Ok(tags)
 }
 
-/// The list with `name`'s value replaced (or `name=value` added at the end, or the tag removed
-/// when `value` is `None`), written in the usual `a=b; c=d` form. For fixes that show a whole
+/// The list with `name`'s value replaced (or `name=value` added after the first tag, the
+/// version, where DMARC's grammar puts `p=`; or the tag removed when `value` is `None`),
+/// written in the usual `a=b; c=d` form. For fixes that show a whole
 /// corrected record; `text` must have split without error.
 pub(crate) fn with_tag(text: &str, name: &str, value: Option<&str>, fold_case: bool) -> String {
     let tags = split(text, fold_case).unwrap_or_default();
@@ -94,7 +95,7 @@ pub(crate) fn with_tag(text: &str, name: &str, value: Option<&str>, fold_case: b
         }
     }
     if let (false, Some(value)) = (done, value) {
-        parts.push(format!("{name}={value}"));
+        parts.insert(1.min(parts.len()), format!("{name}={value}"));
     }
     parts.join("; ")
 }
@@ -102,6 +103,21 @@ pub(crate) fn with_tag(text: &str, name: &str, value: Option<&str>, fold_case: b
 /// Splits a `:`-separated list (DKIM's h=, s=, t=; DMARC's fo= and rf=), each part trimmed.
 pub(crate) fn colon_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(':').map(|part| part.trim_matches(is_space))
+}
+
+/// Inputs near `seed` for the tests that parsers never panic: every prefix, and the seed with
+/// each byte replaced by each byte a record's grammar gives meaning to (and a few it forbids).
+#[cfg(test)]
+pub(crate) fn near(seed: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = (0..=seed.len()).map(|end| seed[..end].to_vec()).collect();
+    for i in 0..seed.len() {
+        for b in *b";=:,!. \t\r\n*@/0Zz\x00\x7f\xc3\xff" {
+            let mut v = seed.to_vec();
+            v[i] = b;
+            out.push(v);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -137,7 +153,7 @@ mod tests {
         assert_eq!(with_tag(text, "pct", None, true), "v=DMARC1; p=none");
         assert_eq!(
             with_tag(text, "rua", Some("mailto:a@b"), true),
-            "v=DMARC1; p=none; pct=50; rua=mailto:a@b"
+            "v=DMARC1; rua=mailto:a@b; p=none; pct=50"
         );
         let parts: Vec<&str> = colon_list(" y : s").collect();
         assert_eq!(parts, ["y", "s"]);

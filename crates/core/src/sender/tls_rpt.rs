@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::txt::{self, Selection};
 use super::{Finding, FindingCode};
 
@@ -31,7 +33,7 @@ pub fn select<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Selection<'a> {
 }
 
 /// A parsed TLS-RPT record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `rua=`: where reports go, `mailto:` or `https:` URIs (§3).
     pub rua: Vec<String>,
@@ -50,6 +52,13 @@ impl fmt::Display for SyntaxError {
 }
 
 impl std::error::Error for SyntaxError {}
+
+/// As its sentence.
+impl Serialize for SyntaxError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// Parses a record (one that [`is_tls_rpt`]) by §3's grammar: `v=TLSRPTv1`, then fields
 /// separated by `*WSP ";" *WSP`; `rua=` required, its URIs separated by `*WSP "," *WSP`.
@@ -230,5 +239,15 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn never_panics_near_valid_records() {
+        for text in super::super::tags::near(
+            b"v=TLSRPTv1; rua=mailto:a@example.com,https://r.example/x; x=1",
+        ) {
+            let _ = parse(&text);
+            let _ = findings("example.com", select([&text[..]]));
+        }
     }
 }

@@ -10,8 +10,10 @@
 //! - [`APPENDED_COLUMNS`] and [`appended`] are what each row gains; [`write_csv_row`] writes a
 //!   row with [`guard`] against spreadsheet formulas.
 //! - [`Tally`] counts rows by verdict, reason and domain, as the job object shows them.
+//! - [`runs`]: how often a list is cleaned again, and the transitions between two runs.
 
 mod reader;
+pub mod runs;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};

@@ -686,6 +686,7 @@ fn evidence_text(evidence: &MailboxEvidence) -> String {
             let why = match why {
                 NotAsked::PrivateAddress => "private_address",
                 NotAsked::NeedsSmtputf8 => "needs_smtputf8",
+                NotAsked::ProberListed => "prober_listed",
             };
             format!("not_asked {why} {}", host.as_deref().unwrap_or("-"))
         }
