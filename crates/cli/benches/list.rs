@@ -254,8 +254,10 @@ fn mailvet(args: &[&str], output: &Path) -> Result<Duration, String> {
 /// Before a timed run: the output of the run before is deleted and written back, and the
 /// machine is left a moment, so that no run pays for freeing or writing back what another wrote.
 fn settle(output: &Path) {
+    if let Ok(file) = File::open(output) {
+        let _ = file.sync_all();
+    }
     let _ = std::fs::remove_file(output);
-    let _ = Command::new("sync").status();
     std::thread::sleep(Duration::from_millis(300));
 }
 
