@@ -403,9 +403,7 @@ enum Writer {
     /// beyond the header.
     Csv {
         delimiter: u8,
-        width: usize,
-        at: [usize; 5],
-        columns: usize,
+        layout: table::RowLayout,
     },
     /// `{"row", "columns", "duplicate_of", "report"}` a line.
     Jsonl { names: Vec<String> },
@@ -418,53 +416,23 @@ impl Writer {
             let names = table::column_names(&shape.header);
             return (Writer::Jsonl { names }, String::new());
         }
-        let mut names: Vec<&str> = shape.header.iter().map(String::as_str).collect();
-        let width = names.len();
-        let mut at = [0; table::APPENDED_COLUMNS.len()];
-        for (slot, name) in at.iter_mut().zip(table::APPENDED_COLUMNS) {
-            *slot = match shape.header.iter().position(|h| h == name) {
-                Some(i) => i,
-                None => {
-                    names.push(name);
-                    names.len() - 1
-                }
-            };
-        }
+        let layout = table::RowLayout::new(&shape.header);
         let delimiter = shape.dialect().delimiter();
         let mut head = String::new();
         if shape.bom {
             head.push('\u{feff}');
         }
-        table::write_csv_row(&mut head, names.iter().copied(), delimiter);
-        let columns = names.len();
-        (
-            Writer::Csv {
-                delimiter,
-                width,
-                at,
-                columns,
-            },
-            head,
-        )
+        let names = layout.header().iter().map(String::as_str);
+        table::write_csv_row(&mut head, names, delimiter);
+        (Writer::Csv { delimiter, layout }, head)
     }
 
     fn write(&self, out: &mut String, row: &ResultRow) {
         let fields = row.fields();
         match self {
-            Writer::Csv {
-                delimiter,
-                width,
-                at,
-                columns,
-            } => {
+            Writer::Csv { delimiter, layout } => {
                 let appended = row.appended();
-                let mut cells: Vec<&str> = fields.iter().take(*width).map(String::as_str).collect();
-                cells.resize(*columns, "");
-                for (&i, value) in at.iter().zip(&appended) {
-                    cells[i] = value;
-                }
-                cells.extend(fields.iter().skip(*width).map(String::as_str));
-                table::write_csv_row(out, cells, *delimiter);
+                table::write_csv_row(out, layout.cells(&fields, &appended), *delimiter);
             }
             Writer::Jsonl { names } => {
                 let columns = table::Columns {

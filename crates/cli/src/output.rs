@@ -48,12 +48,7 @@ pub enum Output<W: Write> {
     Rows {
         out: W,
         delimiter: u8,
-        /// Fields in the list's header.
-        width: usize,
-        /// Where each of the appended columns goes.
-        at: [usize; 5],
-        /// Fields in the header written.
-        columns: usize,
+        layout: table::RowLayout,
     },
     /// The rows of a list as JSON lines ([`table::RowReport`]).
     JsonRows {
@@ -103,36 +98,24 @@ impl<W: Write> Output<W> {
         if bom && fresh {
             out.write_all(table::BOM)?;
         }
-        let mut names: Vec<&str> = header.iter().map(String::as_str).collect();
-        let width = names.len();
-        let mut at = [0; table::APPENDED_COLUMNS.len()];
-        for (slot, name) in at.iter_mut().zip(table::APPENDED_COLUMNS) {
-            *slot = match header.iter().position(|h| h == name) {
-                Some(i) => i,
-                None => {
-                    names.push(name);
-                    names.len() - 1
-                }
-            };
-        }
+        let layout = table::RowLayout::new(header);
         if fresh {
             let mut line = String::new();
-            table::write_csv_row(&mut line, names.iter().copied(), delimiter);
+            let names = layout.header().iter().map(String::as_str);
+            table::write_csv_row(&mut line, names, delimiter);
             out.write_all(line.as_bytes())?;
         }
         Ok(Output::Rows {
             out,
             delimiter,
-            width,
-            at,
-            columns: names.len(),
+            layout,
         })
     }
 
     /// Where the appended columns are in the rows of a list written as CSV.
     pub fn appended_at(&self) -> Option<[usize; 5]> {
         match self {
-            Output::Rows { at, .. } => Some(*at),
+            Output::Rows { layout, .. } => Some(layout.appended_at()),
             _ => None,
         }
     }
@@ -164,20 +147,11 @@ impl<W: Write> Output<W> {
             Output::Rows {
                 out,
                 delimiter,
-                width,
-                at,
-                columns,
+                layout,
             } => {
-                let cells = table::appended(report, row.duplicate_of);
-                let mut fields: Vec<&str> =
-                    row.fields.iter().take(*width).map(String::as_str).collect();
-                fields.resize(*columns, "");
-                for (&i, value) in at.iter().zip(&cells) {
-                    fields[i] = value;
-                }
-                fields.extend(row.fields.iter().skip(*width).map(String::as_str));
+                let appended = table::appended(report, row.duplicate_of);
                 let mut line = String::with_capacity(256);
-                table::write_csv_row(&mut line, fields, *delimiter);
+                table::write_csv_row(&mut line, layout.cells(&row.fields, &appended), *delimiter);
                 out.write_all(line.as_bytes())
             }
             Output::JsonRows { out, names } => {

@@ -285,6 +285,67 @@ pub fn appended(report: &Report, duplicate_of: Option<u64>) -> [String; 5] {
     ]
 }
 
+/// Where the cells of a cleaned list's CSV rows go, the same in the Worker's results and the
+/// CLI's output: each row as it was, padded to the header's width, then the cells of
+/// [`APPENDED_COLUMNS`] (in place of a column of the same name already there, so that a cleaned
+/// list can be cleaned again), then any cells the row had beyond the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowLayout {
+    /// The header written: the list's, and the appended names it lacked.
+    names: Vec<String>,
+    /// Cells in the list's header.
+    width: usize,
+    /// Where each appended column goes.
+    at: [usize; APPENDED_COLUMNS.len()],
+}
+
+impl RowLayout {
+    /// The layout for a list whose columns `header` names.
+    pub fn new(header: &[String]) -> RowLayout {
+        let mut names = header.to_vec();
+        let mut at = [0; APPENDED_COLUMNS.len()];
+        for (slot, name) in at.iter_mut().zip(APPENDED_COLUMNS) {
+            *slot = match header.iter().position(|h| h == name) {
+                Some(i) => i,
+                None => {
+                    names.push(name.to_owned());
+                    names.len() - 1
+                }
+            };
+        }
+        RowLayout {
+            names,
+            width: header.len(),
+            at,
+        }
+    }
+
+    /// The header row to write.
+    pub fn header(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Where each of [`APPENDED_COLUMNS`] is in a written row.
+    pub fn appended_at(&self) -> [usize; APPENDED_COLUMNS.len()] {
+        self.at
+    }
+
+    /// The cells of a written row: `fields` as given, with `appended` (see [`appended`]).
+    pub fn cells<'a>(
+        &self,
+        fields: &'a [String],
+        appended: &'a [String; APPENDED_COLUMNS.len()],
+    ) -> Vec<&'a str> {
+        let mut cells: Vec<&str> = fields.iter().take(self.width).map(String::as_str).collect();
+        cells.resize(self.names.len(), "");
+        for (&i, value) in self.at.iter().zip(appended) {
+            cells[i] = value;
+        }
+        cells.extend(fields.iter().skip(self.width).map(String::as_str));
+        cells
+    }
+}
+
 /// The names of the columns of a list without a header: the address column is `email`, the
 /// others `column_N` (from 1).
 pub fn default_headers(width: usize, column: usize) -> Vec<String> {

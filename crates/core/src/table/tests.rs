@@ -260,3 +260,35 @@ fn a_tally_of_written_rows_equals_the_tally_of_their_reports() {
     assert!(!written.add_written("x@y.org", &["valid", "no_such_code", "", "", ""]));
     assert!(!written.add_written("x@y.org", &["valid"]));
 }
+
+#[test]
+fn a_row_layout_pads_appends_and_overwrites_its_own_columns() {
+    let header: Vec<String> = ["name", "email", "mailvet_score"]
+        .map(String::from)
+        .to_vec();
+    let layout = RowLayout::new(&header);
+    assert_eq!(
+        layout.header(),
+        [
+            "name",
+            "email",
+            "mailvet_score",
+            "mailvet_verdict",
+            "mailvet_reasons",
+            "mailvet_suggestion",
+            "mailvet_duplicate_of"
+        ]
+    );
+    assert_eq!(layout.appended_at(), [3, 4, 5, 2, 6]);
+    let appended = ["valid", "", "", "70", "1"].map(String::from);
+    let short = vec!["Short".to_owned()];
+    assert_eq!(
+        layout.cells(&short, &appended),
+        ["Short", "", "70", "valid", "", "", "1"]
+    );
+    let long: Vec<String> = ["a", "b", "old", "extra"].map(String::from).to_vec();
+    assert_eq!(
+        layout.cells(&long, &appended),
+        ["a", "b", "70", "valid", "", "", "1", "extra"]
+    );
+}
