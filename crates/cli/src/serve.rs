@@ -364,18 +364,11 @@ async fn dnsbl(state: &State, request: Request<Incoming>) -> Answer {
         Ok(body) => body,
         Err(answer) => return answer,
     };
-    let asked: DnsblRequest = match serde_json::from_slice(&body) {
-        Ok(asked) => asked,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &format!(
-                    "The body is not a blocklist request ({{\"ips\": […], \"domain\": …}}): {e}."
-                ),
-            );
-        }
-    };
+    let asked: DnsblRequest =
+        match json_of(&body, "a blocklist request ({\"ips\": […], \"domain\": …})") {
+            Ok(asked) => asked,
+            Err(answer) => return *answer,
+        };
     if asked.ips.len() > DNSBL_MAX_IPS {
         return error(
             StatusCode::BAD_REQUEST,
@@ -537,6 +530,17 @@ async fn authorized_body(
     }
 }
 
+/// The request body read as `T`, or the answer 400 `bad_request` saying it is not `what`.
+fn json_of<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Box<Answer>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!("The body is not {what}: {e}."),
+        ))
+    })
+}
+
 /// `count` of the `--concurrency` probe slots, if they are free.
 fn slots(state: &State, count: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
     let count = u32::try_from(count).unwrap_or(u32::MAX).max(1);
@@ -576,15 +580,10 @@ async fn probe(state: &State, request: Request<Incoming>) -> Answer {
     let Some(_slot) = slots(state, 1) else {
         return busy();
     };
-    let asked: ProbeRequest = match serde_json::from_slice(&body) {
+    let asked: ProbeRequest = match json_of(&body, "a probe request ({\"email\": …, \"mx\": […]})")
+    {
         Ok(asked) => asked,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &format!("The body is not a probe request ({{\"email\": …, \"mx\": […]}}): {e}."),
-            );
-        }
+        Err(answer) => return *answer,
     };
     let address = match mailvet_core::syntax::parse(&asked.email) {
         Ok(address) => address,
@@ -610,17 +609,12 @@ async fn probe_batch(state: &State, request: Request<Incoming>) -> Answer {
         Ok(body) => body,
         Err(answer) => return answer,
     };
-    let asked: ProbeBatchRequest = match serde_json::from_slice(&body) {
+    let asked: ProbeBatchRequest = match json_of(
+        &body,
+        "a batch probe request ({\"domain\": …, \"emails\": […], \"mx\": […]})",
+    ) {
         Ok(asked) => asked,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &format!(
-                    "The body is not a batch probe request ({{\"domain\": …, \"emails\": […], \"mx\": […]}}): {e}."
-                ),
-            );
-        }
+        Err(answer) => return *answer,
     };
     if asked.emails.is_empty() || asked.emails.len() > PROBE_BATCH_MAX {
         return error(
