@@ -7,6 +7,7 @@
 
 pub mod dns_client;
 pub mod http;
+pub mod prober;
 pub mod runner;
 pub mod smtp;
 pub mod worker;

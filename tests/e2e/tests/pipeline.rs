@@ -5,13 +5,12 @@
 //! `scripts/test` builds the prober before this binary runs; without it, set-up fails and says so.
 #![allow(clippy::print_stdout, reason = "a test runner reports on stdout")]
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use mailvet_e2e::World;
+use mailvet_e2e::prober::{self, Prober};
 use mailvet_e2e::runner::{self, Test};
 use mailvet_e2e::worker::{Options, Worker};
 use serde_json::Value;
@@ -53,8 +52,8 @@ fn main() -> ExitCode {
         TESTS,
         || {
             let world = World::from_env_or_start().map_err(|e| format!("the mail world: {e}"))?;
-            let prober = Prober::start(&world)?;
-            let url = prober.url.clone();
+            let prober = Prober::start(&world, &prober_binary()?, TOKEN, HELO)?;
+            let url = prober.url().to_owned();
             // The jobs engine's tables too, for the job below.
             let options = Options {
                 migrate: true,
@@ -82,68 +81,14 @@ fn main() -> ExitCode {
     )
 }
 
-/// `mailvet serve` as a child process on a free port, stopped when dropped.
-struct Prober {
-    child: Child,
-    url: String,
-}
-
-impl Prober {
-    fn start(world: &World) -> Result<Prober, String> {
-        let binary = prober_binary()?;
-        let smtp_port = world.smtp_addr().port().to_string();
-        let mut child = Command::new(&binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
-            .args(["--doh", world.doh_url(), "--smtp-port", &smtp_port])
-            .args(["--allow-private", "--helo", HELO])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
-        let stderr = child.stderr.take().ok_or("no stderr from the prober")?;
-        // The prober says where it listens on its first line; keep draining the rest.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("mailvet serve: listening on ") {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(30));
-        let mut prober = Prober {
-            child,
-            url: String::new(),
-        };
-        prober.url = url.map_err(|_| "the prober did not say where it listens".to_owned())?;
-        Ok(prober)
-    }
-}
-
-impl Drop for Prober {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The `mailvet` binary beside this test's own directory (`target/debug/mailvet`).
 fn prober_binary() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let binary = exe
+    let dir = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("mailvet"))
         .ok_or("no target directory")?;
-    if binary.exists() {
-        Ok(binary)
-    } else {
-        Err(format!(
-            "{} is missing: run `cargo build -p mailvet` first",
-            binary.display()
-        ))
-    }
+    prober::binary_in(dir)
 }
 
 fn verify(p: &Pipeline, email: &str) -> Value {

@@ -15,13 +15,11 @@
 //! up to its rows.
 #![allow(clippy::print_stdout, reason = "a benchmark prints its numbers")]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use mailvet_e2e::World;
+use mailvet_e2e::prober::{self, Prober};
 use mailvet_e2e::worker::{Options, Worker};
 use serde_json::Value;
 
@@ -70,8 +68,10 @@ fn dns(world: &World) -> Result<(), String> {
 }
 
 fn smtp(world: &World) -> Result<(), String> {
-    let prober = Prober::start(world)?;
-    let vars = [("PROBE_URL", prober.url.as_str()), ("PROBE_TOKEN", TOKEN)];
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().ok_or("no target directory")?;
+    let prober = Prober::start(world, &prober::binary_in(dir)?, TOKEN, "bench.mailvet.test")?;
+    let vars = [("PROBE_URL", prober.url()), ("PROBE_TOKEN", TOKEN)];
     let worker = Worker::start_with(world, &vars, &jobs_options())?;
     let rows = 10_000;
     let list: String = (0..rows)
@@ -183,52 +183,4 @@ fn workerd_rss(group: u32) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .sum()
-}
-
-/// `mailvet serve` on a free port, stopped when dropped.
-struct Prober {
-    child: Child,
-    url: String,
-}
-
-impl Prober {
-    fn start(world: &World) -> Result<Prober, String> {
-        let binary = std::env::current_exe()
-            .map_err(|e| e.to_string())?
-            .parent()
-            .map(|dir| dir.join("mailvet"))
-            .filter(|path| path.exists())
-            .ok_or("no mailvet beside this benchmark: cargo build --release -p mailvet")?;
-        let binary: PathBuf = binary;
-        let port = world.smtp_addr().port().to_string();
-        let mut child = Command::new(&binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
-            .args(["--doh", world.doh_url(), "--smtp-port", &port])
-            .args(["--allow-private", "--helo", "bench.mailvet.test"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
-        let stderr = child.stderr.take().ok_or("no stderr from the prober")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("mailvet serve: listening on ") {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .map_err(|_| "the prober did not say where it listens".to_owned())?;
-        Ok(Prober { child, url })
-    }
-}
-
-impl Drop for Prober {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
