@@ -55,6 +55,7 @@ impl Depth {
 }
 
 impl Depth {
+    #[cfg(feature = "jobs")]
     pub fn as_str(self) -> &'static str {
         match self {
             Depth::Syntax => "syntax",

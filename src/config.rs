@@ -20,9 +20,11 @@ const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_millis(20_000);
 /// No timeout may exceed this: a request must end.
 const MAX_TIMEOUT_MS: u64 = 120_000;
 /// How long a job's rows and upload are kept after it ends (the README's Privacy section).
+#[cfg(feature = "jobs")]
 const DEFAULT_RETENTION_DAYS: u32 = 30;
 /// How long a chunk of a job may take before the sweeper sends it again: a chunk of addresses
 /// probed one domain after another against slow mail servers takes minutes.
+#[cfg(feature = "jobs")]
 const DEFAULT_CHUNK_DEADLINE_SECONDS: u32 = 600;
 
 #[derive(Debug)]
@@ -32,10 +34,12 @@ pub struct Config {
     pub doh_timeout: Duration,
     pub probe: Option<ProbeConfig>,
     pub keys: Keys,
+    #[cfg(feature = "jobs")]
     pub jobs: JobsConfig,
 }
 
 /// The jobs engine (src/jobs).
+#[cfg(feature = "jobs")]
 #[derive(Debug)]
 pub struct JobsConfig {
     /// `JOB_RETENTION_DAYS`.
@@ -91,6 +95,7 @@ impl Config {
             doh_timeout: millis(env, "DOH_TIMEOUT_MS", DEFAULT_DOH_TIMEOUT)?,
             probe,
             keys: Keys { secret, public },
+            #[cfg(feature = "jobs")]
             jobs: JobsConfig {
                 retention_days: count(env, "JOB_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)?,
                 chunk_deadline_seconds: count(
@@ -130,6 +135,7 @@ fn millis(env: &Env, name: &str, default: Duration) -> Result<Duration, ApiError
 }
 
 /// A whole number of at least 1.
+#[cfg(feature = "jobs")]
 fn count(env: &Env, name: &str, default: u32) -> Result<u32, ApiError> {
     match text(env, name) {
         None => Ok(default),

@@ -19,15 +19,16 @@ mod config;
 mod deadline;
 mod doh;
 mod error;
+#[cfg(feature = "jobs")]
 mod jobs;
 mod probe;
+#[cfg(feature = "jobs")]
 mod random;
 
 use serde::Serialize;
-use worker::{
-    Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent,
-    event,
-};
+use worker::{Context, Env, Method, Request, Response, Result, event};
+#[cfg(not(feature = "jobs"))]
+use worker::{ScheduleContext, ScheduledEvent};
 
 use crate::access::{Access, Cors};
 use crate::config::Config;
@@ -51,6 +52,10 @@ enum Route {
     JobResults(String),
     Webhooks,
     Webhook(String),
+    /// The cron's work (`POST /__cron`), which the front Worker's cron asks of the jobs engine.
+    /// Only the engine knows it, and the engine has no public route: only the binding reaches it.
+    #[cfg(feature = "jobs")]
+    Cron,
 }
 
 impl Route {
@@ -63,6 +68,8 @@ impl Route {
             "/v1/verify/batch" => Some(Route::Batch),
             "/v1/jobs" => Some(Route::Jobs),
             "/v1/webhooks" => Some(Route::Webhooks),
+            #[cfg(feature = "jobs")]
+            "/__cron" => Some(Route::Cron),
             _ => {
                 if let Some(rest) = path.strip_prefix("/v1/jobs/") {
                     match rest.strip_suffix("/results") {
@@ -87,6 +94,8 @@ impl Route {
             Route::Jobs | Route::Webhooks => "GET, POST",
             Route::Job(_) => "GET, DELETE",
             Route::Webhook(_) => "DELETE",
+            #[cfg(feature = "jobs")]
+            Route::Cron => "POST",
         }
     }
 }
@@ -164,22 +173,74 @@ async fn serve(
             access
                 .check_limits(env, client.as_deref().unwrap_or("unknown"))
                 .await?;
-            match (&route, req.method()) {
-                (Route::Jobs, Method::Post) => jobs::create(req, env, &config, &owner).await,
-                (Route::Jobs, _) => jobs::list(req, env, &owner).await,
-                (Route::Job(id), Method::Delete) => jobs::delete(env, &owner, id).await,
-                (Route::Job(id), _) => jobs::get(env, &owner, id).await,
-                (Route::JobResults(id), _) => jobs::results(req, env, &owner, id).await,
-                (Route::Webhooks, Method::Post) => {
-                    jobs::create_webhook(req, env, &config, &owner).await
-                }
-                (Route::Webhooks, _) => jobs::list_webhooks(env, &owner).await,
-                (Route::Webhook(id), _) => jobs::delete_webhook(env, &owner, id).await,
-                _ => Err(ApiError::method_not_allowed(route.allow())),
-            }
+            jobs_api(req, env, &route, &config, &owner).await
+        }
+        #[cfg(feature = "jobs")]
+        (Route::Cron, Method::Post) => {
+            jobs::engine::sweep(env).await?;
+            Ok(Response::empty()?.with_status(204))
         }
         _ => Err(ApiError::method_not_allowed(route.allow())),
     }
+}
+
+/// The Jobs API in the jobs engine: answered here.
+#[cfg(feature = "jobs")]
+async fn jobs_api(
+    req: &mut Request,
+    env: &Env,
+    route: &Route,
+    config: &Config,
+    owner: &str,
+) -> std::result::Result<Response, ApiError> {
+    match (route, req.method()) {
+        (Route::Jobs, Method::Post) => jobs::create(req, env, config, owner).await,
+        (Route::Jobs, _) => jobs::list(req, env, owner).await,
+        (Route::Job(id), Method::Delete) => jobs::delete(env, owner, id).await,
+        (Route::Job(id), _) => jobs::get(env, owner, id).await,
+        (Route::JobResults(id), _) => jobs::results(req, env, owner, id).await,
+        (Route::Webhooks, Method::Post) => jobs::create_webhook(req, env, config, owner).await,
+        (Route::Webhooks, _) => jobs::list_webhooks(env, owner).await,
+        (Route::Webhook(id), _) => jobs::delete_webhook(env, owner, id).await,
+        _ => Err(ApiError::method_not_allowed(route.allow())),
+    }
+}
+
+/// The Jobs API in the front Worker: the request, once its key is known good and within its
+/// limits, goes as it came (body unread) to the jobs engine through the `JOBS` service binding,
+/// which checks the key again for the owner.
+#[cfg(not(feature = "jobs"))]
+async fn jobs_api(
+    req: &mut Request,
+    env: &Env,
+    _route: &Route,
+    _config: &Config,
+    _owner: &str,
+) -> std::result::Result<Response, ApiError> {
+    let engine = env.service(JOBS).map_err(|_| jobs_unavailable())?;
+    // The same JavaScript request (not `Request.clone()`, which would tee the body).
+    let response = engine
+        .fetch_request(Request::from(Clone::clone(req.inner())))
+        .await?;
+    // A fetched response's headers are immutable; the CORS headers are added to a copy.
+    let headers = worker::Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.append(&name, &value)?;
+    }
+    Ok(response.with_headers(headers))
+}
+
+/// The service binding of the jobs engine (wrangler.toml `[[services]]`).
+#[cfg(not(feature = "jobs"))]
+const JOBS: &str = "JOBS";
+
+#[cfg(not(feature = "jobs"))]
+fn jobs_unavailable() -> ApiError {
+    ApiError::new(
+        503,
+        "jobs_unavailable",
+        "This deployment has no jobs engine (the JOBS service binding); lists cannot be checked here.",
+    )
 }
 
 fn authorize(req: &Request, config: &Config) -> std::result::Result<Access, ApiError> {
@@ -199,16 +260,33 @@ fn query_key(req: &Request) -> std::result::Result<Option<String>, ApiError> {
 
 /// The jobs engine's Queue consumer. It never returns an error: each message is acked or
 /// retried on its own (an error here would trap the Worker).
+#[cfg(feature = "jobs")]
 #[event(queue)]
-async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+async fn queue(batch: worker::MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
     jobs::engine::consume(batch, env).await;
     Ok(())
 }
 
-/// The cron (wrangler.toml `[triggers]`): the jobs engine's sweeper and retention.
+/// The cron (wrangler.toml `[triggers]`, on the front Worker): the jobs engine's sweeper and
+/// retention, asked of the engine through the binding (`POST /__cron`), which answers when done.
+#[cfg(not(feature = "jobs"))]
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    if let Err(e) = jobs::engine::sweep(&env).await {
+    let done = match env.service(JOBS) {
+        Ok(engine) => {
+            let init = worker::RequestInit {
+                method: Method::Post,
+                ..Default::default()
+            };
+            match engine.fetch("https://jobs/__cron", Some(init)).await {
+                Ok(r) if r.status_code() == 204 => Ok(()),
+                Ok(r) => Err(format!("the jobs engine answered {}", r.status_code())),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(_) => Err("no JOBS service binding".to_owned()),
+    };
+    if let Err(e) = done {
         worker::console_error!("cron {}: {e}", event.cron());
     }
 }

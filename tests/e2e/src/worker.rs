@@ -9,7 +9,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -81,8 +81,12 @@ impl Worker {
         let env = options.env.as_str();
         let root = crate::repo_root();
         let wrangler = root.join("node_modules/.bin/wrangler");
-        if !root.join("build/worker/shim.mjs").exists() {
-            return Err("build/worker/shim.mjs is missing: run scripts/build-worker first".into());
+        for built in ["build/worker/shim.mjs", "build/jobs/worker/shim.mjs"] {
+            if !root.join(built).exists() {
+                return Err(format!(
+                    "{built} is missing: run scripts/build-worker first"
+                ));
+            }
         }
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
         // Each wrangler opens a debugger port too (9229 unless told): several Workers at once
@@ -95,13 +99,23 @@ impl Worker {
             .state
             .clone()
             .unwrap_or_else(|| world.dir().join(format!("wrangler-state-{port}")));
+        let mut all_vars: Vec<(&str, String)> =
+            vars.iter().map(|(n, v)| (*n, v.to_string())).collect();
+        if !vars.iter().any(|(name, _)| *name == "DOH_URL") {
+            all_vars.push(("DOH_URL", world.doh_url().to_owned()));
+        }
+        let jobs = world.dir().join(format!("jobs-{port}.toml"));
+        write_jobs_config(&jobs, &all_vars)?;
         if options.migrate {
-            migrate(&wrangler, env, &state)?;
+            migrate(&wrangler, env, &jobs, &state)?;
         }
         let mut command = Command::new(&wrangler);
         command
             .current_dir(&root)
-            .args(["dev", "--env", env, "--local", "--ip", "127.0.0.1"])
+            // The front Worker first (it gets the port), then the jobs engine behind its binding.
+            .args(["dev", "-c", "wrangler.toml", "-c"])
+            .arg(&jobs)
+            .args(["--env", env, "--local", "--ip", "127.0.0.1"])
             .args([
                 "--port",
                 &port.to_string(),
@@ -111,10 +125,7 @@ impl Worker {
             .arg("--test-scheduled")
             .arg("--persist-to")
             .arg(&state);
-        if !vars.iter().any(|(name, _)| *name == "DOH_URL") {
-            command.args(["--var", &format!("DOH_URL:{}", world.doh_url())]);
-        }
-        for (name, value) in vars {
+        for (name, value) in &all_vars {
             command.args(["--var", &format!("{name}:{value}")]);
         }
         command
@@ -166,7 +177,7 @@ impl Worker {
     }
 
     /// Where this Worker keeps its D1, R2 and cache state.
-    pub fn state(&self) -> &std::path::Path {
+    pub fn state(&self) -> &Path {
         &self.state
     }
 
@@ -241,11 +252,53 @@ impl Drop for Worker {
     }
 }
 
-/// `wrangler d1 migrations apply DB --local` on `state`.
-fn migrate(wrangler: &std::path::Path, env: &str, state: &std::path::Path) -> Result<(), String> {
+/// Writes a copy of `jobs/wrangler.toml` (the jobs engine) to `path` with its paths made absolute
+/// and `vars` as its `[vars]`: `--var` reaches only the first Worker of a `wrangler dev`.
+fn write_jobs_config(path: &Path, vars: &[(&str, String)]) -> Result<(), String> {
+    let root = crate::repo_root();
+    let source = root.join("jobs/wrangler.toml");
+    let text =
+        std::fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+    // `[vars]` is the file's last table, replaced whole.
+    let base = text.split("\n[vars]\n").next().unwrap_or(&text);
+    let mut config = base.replace("\"../", &format!("\"{}/", root.display()));
+    config.push_str("\n[vars]\n");
+    for (name, value) in vars {
+        config.push_str(&format!("{name} = {}\n", toml_string(value)));
+    }
+    std::fs::write(path, config).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A TOML basic string.
+fn toml_string(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `wrangler d1 migrations apply DB --local` on `state`, for the jobs engine's database.
+fn migrate(wrangler: &Path, env: &str, jobs: &Path, state: &Path) -> Result<(), String> {
     let output = Command::new(wrangler)
         .current_dir(crate::repo_root())
-        .args(["d1", "migrations", "apply", "DB", "--local", "--env", env])
+        .args([
+            "d1",
+            "migrations",
+            "apply",
+            "DB",
+            "--local",
+            "--env",
+            env,
+            "-c",
+        ])
+        .arg(jobs)
         .arg("--persist-to")
         .arg(state)
         .env("WRANGLER_SEND_METRICS", "false")
