@@ -4,7 +4,8 @@
 //! `mailvet-core`. The Worker owns `fetch` (DNS-over-HTTPS, the prober); it never opens port 25.
 //!
 //! Routes (`src/openapi.json` documents them): `GET /healthz`, `GET /openapi.json`,
-//! `GET|POST /v1/verify`, `POST /v1/verify/batch`, and the Jobs API (`src/jobs`):
+//! `GET|POST /v1/verify`, `POST /v1/verify/batch`, `GET /v1/domains/{name}` (sender health,
+//! [`domains`]), and the Jobs API (`src/jobs`):
 //! `GET|POST /v1/jobs`, `GET|DELETE /v1/jobs/{id}`, `GET /v1/jobs/{id}/results`,
 //! `GET|POST /v1/webhooks`, `DELETE /v1/webhooks/{id}`. wrangler.toml serves `www/` (the demo
 //! page) and `/openapi.json` as static assets before the Worker is asked; any other path is a
@@ -18,6 +19,8 @@ mod api;
 mod config;
 mod deadline;
 mod doh;
+#[cfg(feature = "jobs")]
+mod domains;
 mod error;
 #[cfg(feature = "jobs")]
 mod jobs;
@@ -52,6 +55,8 @@ enum Route {
     JobResults(String),
     Webhooks,
     Webhook(String),
+    /// `/v1/domains/{name}`: sender health.
+    Domain(String),
     /// The cron's work (`POST /__cron`), which the front Worker's cron asks of the jobs engine.
     /// Only the engine knows it, and the engine has no public route: only the binding reaches it.
     #[cfg(feature = "jobs")]
@@ -76,6 +81,8 @@ impl Route {
                         Some(job) => id(job).map(Route::JobResults),
                         None => id(rest).map(Route::Job),
                     }
+                } else if let Some(name) = path.strip_prefix("/v1/domains/") {
+                    id(name).map(Route::Domain)
                 } else {
                     path.strip_prefix("/v1/webhooks/")
                         .and_then(id)
@@ -88,7 +95,7 @@ impl Route {
     /// The methods the route answers (RFC 9110 §10.2.1 `Allow`).
     fn allow(&self) -> &'static str {
         match self {
-            Route::Health | Route::OpenApi | Route::JobResults(_) => "GET",
+            Route::Health | Route::OpenApi | Route::JobResults(_) | Route::Domain(_) => "GET",
             Route::Verify => "GET, POST, OPTIONS",
             Route::Batch => "POST, OPTIONS",
             Route::Jobs | Route::Webhooks => "GET, POST",
@@ -158,7 +165,8 @@ async fn serve(
             }
         }
         (
-            Route::Jobs
+            Route::Domain(_)
+            | Route::Jobs
             | Route::Job(_)
             | Route::JobResults(_)
             | Route::Webhooks
@@ -168,12 +176,15 @@ async fn serve(
             let config = Config::from_env(env)?;
             let access = authorize(req, &config)?;
             *cors = access.cors();
-            let owner = access.owner()?;
+            if !matches!(route, Route::Domain(_)) {
+                // Jobs and webhooks have an owner: a public key gets its 403 here.
+                access.owner()?;
+            }
             let client = req.headers().get("CF-Connecting-IP")?;
             access
                 .check_limits(env, client.as_deref().unwrap_or("unknown"))
                 .await?;
-            jobs_api(req, env, &route, &config, &owner).await
+            engine_api(req, env, &route, &config, &access).await
         }
         #[cfg(feature = "jobs")]
         (Route::Cron, Method::Post) => {
@@ -184,15 +195,21 @@ async fn serve(
     }
 }
 
-/// The Jobs API in the jobs engine: answered here.
+/// The routes of the jobs engine, answered there: the Jobs API, and sender health
+/// (`/v1/domains/{name}`, whose Public Suffix List the front has no room for).
 #[cfg(feature = "jobs")]
-async fn jobs_api(
+async fn engine_api(
     req: &mut Request,
     env: &Env,
     route: &Route,
     config: &Config,
-    owner: &str,
+    access: &Access,
 ) -> std::result::Result<Response, ApiError> {
+    if let Route::Domain(name) = route {
+        return domains::check(req, name, config).await;
+    }
+    let owner = access.owner()?;
+    let owner = owner.as_str();
     match (route, req.method()) {
         (Route::Jobs, Method::Post) => jobs::create(req, env, config, owner).await,
         (Route::Jobs, _) => jobs::list(req, env, owner).await,
@@ -206,16 +223,16 @@ async fn jobs_api(
     }
 }
 
-/// The Jobs API in the front Worker: the request, once its key is known good and within its
-/// limits, goes as it came (body unread) to the jobs engine through the `JOBS` service binding,
-/// which checks the key again for the owner.
+/// The jobs engine's routes in the front Worker: the request, once its key is known good and
+/// within its limits, goes as it came (body unread) to the jobs engine through the `JOBS`
+/// service binding, which checks the key again (for the owner of jobs).
 #[cfg(not(feature = "jobs"))]
-async fn jobs_api(
+async fn engine_api(
     req: &mut Request,
     env: &Env,
     _route: &Route,
     _config: &Config,
-    _owner: &str,
+    _access: &Access,
 ) -> std::result::Result<Response, ApiError> {
     let engine = env.service(JOBS).map_err(|_| jobs_unavailable())?;
     // The same JavaScript request (not `Request.clone()`, which would tee the body).
@@ -239,7 +256,7 @@ fn jobs_unavailable() -> ApiError {
     ApiError::new(
         503,
         "jobs_unavailable",
-        "This deployment has no jobs engine (the JOBS service binding); lists cannot be checked here.",
+        "This deployment has no jobs engine (the JOBS service binding): lists and domains cannot be checked here.",
     )
 }
 

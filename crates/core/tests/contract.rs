@@ -668,6 +668,11 @@ fn openapi_enums_name_exactly_the_core_codes() {
             &checks["smtp"]["properties"]["why"]["enum"],
             codes(&not_asked),
         ),
+        (
+            "FindingCode",
+            &schemas["FindingCode"]["enum"],
+            codes(mailvet_core::sender::FindingCode::ALL),
+        ),
     ];
     for (name, documented, core) in pairs {
         assert_eq!(

@@ -19,11 +19,23 @@ impl Prober {
     /// Starts `binary serve` with `token`, resolving through the world's DoH server and asking
     /// its exim as `helo` (private addresses allowed).
     pub fn start(world: &World, binary: &Path, token: &str, helo: &str) -> Result<Prober, String> {
+        Prober::start_with(world, binary, token, helo, &[])
+    }
+
+    /// The same with more arguments for `mailvet serve` (`--dnsbl dnsbl.test`, …).
+    pub fn start_with(
+        world: &World,
+        binary: &Path,
+        token: &str,
+        helo: &str,
+        more: &[&str],
+    ) -> Result<Prober, String> {
         let smtp_port = world.smtp_addr().port().to_string();
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--token", token])
             .args(["--doh", world.doh_url(), "--smtp-port", &smtp_port])
             .args(["--allow-private", "--helo", helo])
+            .args(more)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -63,6 +75,17 @@ impl Drop for Prober {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `mailvet` binary beside the running test's own directory (`target/debug/mailvet` for
+/// `target/debug/deps/TEST`), or why not.
+pub fn beside_this_test() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .ok_or("no target directory")?;
+    binary_in(dir)
 }
 
 /// The `mailvet` binary in `dir` (built by `cargo build -p mailvet`), or why not.

@@ -5,7 +5,6 @@
 //! `scripts/test` builds the prober before this binary runs; without it, set-up fails and says so.
 #![allow(clippy::print_stdout, reason = "a test runner reports on stdout")]
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -52,7 +51,7 @@ fn main() -> ExitCode {
         TESTS,
         || {
             let world = World::from_env_or_start().map_err(|e| format!("the mail world: {e}"))?;
-            let prober = Prober::start(&world, &prober_binary()?, TOKEN, HELO)?;
+            let prober = Prober::start(&world, &prober::beside_this_test()?, TOKEN, HELO)?;
             let url = prober.url().to_owned();
             // The jobs engine's tables too, for the job below.
             let options = Options {
@@ -79,16 +78,6 @@ fn main() -> ExitCode {
             println!("logs kept in {}", p.world.dir().display());
         },
     )
-}
-
-/// The `mailvet` binary beside this test's own directory (`target/debug/mailvet`).
-fn prober_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or("no target directory")?;
-    prober::binary_in(dir)
 }
 
 fn verify(p: &Pipeline, email: &str) -> Value {

@@ -15,7 +15,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::spf::{Answer, Rdata};
 use super::{Finding, FindingCode};
@@ -103,7 +103,7 @@ fn normalise(name: &str) -> String {
 }
 
 /// What a list said about a target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The list lists the target.
@@ -117,8 +117,9 @@ pub enum Status {
     Error,
 }
 
-/// One list's answer about one target, as the JSON shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One list's answer about one target, as the JSON shows it (and the prober's `POST /v1/dnsbl`
+/// answers it to the Worker).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// The list's zone (`zen.spamhaus.org`).
     pub zone: String,

@@ -111,6 +111,21 @@ impl DomainReport {
         self.grade_again();
     }
 
+    /// What the blocklists said, asked by a caller that could when [`check`] could not (the
+    /// Worker through its prober, for the addresses of [`dnsbl_targets`] and the domain):
+    /// the entries and their findings replace the reason they were skipped.
+    pub fn add_dnsbl(&mut self, entries: Vec<dnsbl::Entry>) {
+        self.findings.extend(dnsbl::findings(&entries));
+        self.dnsbl = entries;
+        self.dnsbl_skipped = None;
+        self.grade_again();
+    }
+
+    /// Says why the blocklists were not asked (replacing an earlier reason).
+    pub fn skip_dnsbl(&mut self, why: String) {
+        self.dnsbl_skipped = Some(why);
+    }
+
     fn grade_again(&mut self) {
         self.grade = report::grade(&self.findings);
         self.to_reach_a = report::to_reach_a(&self.findings);
@@ -185,14 +200,7 @@ pub async fn check(domain: &str, options: &Options, net: &impl Net) -> DomainRep
     let (entries, dnsbl_skipped) = match &options.blocklists {
         Blocklists::Skip(why) => (Vec::new(), Some(why.clone())),
         Blocklists::Ask { ip, domain: lists } => {
-            let mut targets: Vec<IpAddr> = options.ips.clone();
-            for (_, addresses) in &hosts {
-                for address in addresses {
-                    if !targets.contains(address) {
-                        targets.push(*address);
-                    }
-                }
-            }
+            let targets = dnsbl_targets(&options.ips, hosts.iter().map(|(_, a)| a.as_slice()));
             let mut entries = Vec::new();
             for zone in ip {
                 for target in &targets {
@@ -245,6 +253,20 @@ pub async fn check(domain: &str, options: &Options, net: &impl Net) -> DomainRep
     };
     report.grade_again();
     report
+}
+
+/// The addresses the IP blocklists are asked about: the sending addresses, then each mail
+/// host's, each once.
+pub fn dnsbl_targets<'a>(ips: &[IpAddr], hosts: impl Iterator<Item = &'a [IpAddr]>) -> Vec<IpAddr> {
+    let mut targets: Vec<IpAddr> = ips.to_vec();
+    for addresses in hosts {
+        for address in addresses {
+            if !targets.contains(address) {
+                targets.push(*address);
+            }
+        }
+    }
+    targets
 }
 
 /// The TXT records of an answer, each record's strings joined.
@@ -482,5 +504,35 @@ mod tests {
             ]
         );
         assert_eq!(report.grade, 'F');
+    }
+
+    #[test]
+    fn blocklists_asked_by_the_caller_replace_the_reason_they_were_skipped() {
+        let options = Options {
+            ips: vec!["192.0.2.9".parse().unwrap(), "192.0.2.1".parse().unwrap()],
+            selectors: Vec::new(),
+            blocklists: Blocklists::Skip("no prober".to_owned()),
+            now: 0,
+        };
+        let mut report = now(check("example.com", &options, &Zone));
+        // The sending addresses first, then the mail hosts' not already there.
+        let targets = dnsbl_targets(
+            &options.ips,
+            report.mx.iter().map(|m| m.addresses.as_slice()),
+        );
+        assert_eq!(targets, options.ips);
+        let before = report.findings.len();
+        let listed = dnsbl::decode(
+            "zen.spamhaus.org",
+            "192.0.2.9",
+            &Answer::Records(vec![Rdata::A("127.0.0.2".parse().unwrap())]),
+        );
+        assert_eq!(listed.status, dnsbl::Status::Listed);
+        report.add_dnsbl(vec![listed]);
+        assert_eq!(report.dnsbl_skipped, None);
+        assert_eq!(report.dnsbl.len(), 1);
+        assert_eq!(report.findings.len(), before + 1);
+        assert_eq!(report.findings[before].code, FindingCode::DnsblListed);
+        assert!(report.to_reach_a.contains(&FindingCode::DnsblListed));
     }
 }
