@@ -5,8 +5,10 @@
 //! (locally, on every restart) or delivered twice:
 //!
 //! - `split` writes the upload's rows into `rows` (INSERT OR IGNORE), marks duplicates with one
-//!   SQL statement, records the chunks with a deadline each, then sends one `chunk` message per
-//!   chunk. Run twice, it finds its rows and chunks already there.
+//!   SQL statement, puts the rows to check into chunks by domain (so that a domain is resolved
+//!   about once per job, and its addresses reach the prober in one request), records the
+//!   chunks with a deadline each, then sends one `chunk` message per chunk. Run twice, it finds
+//!   its rows and chunks already there.
 //! - `chunk` checks the rows of a chunk that have no result yet, each unique domain resolved
 //!   once, and writes every row's result keyed by (job, row), duplicates taking their first
 //!   occurrence's, and marks the chunk done, in one batch. Run twice, it finds nothing left to
@@ -204,35 +206,48 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         }
     }
     let total = next_row - 1;
-    let chunks = (total + CHUNK_ROWS - 1) / CHUNK_ROWS;
     let now = random::now_ms();
     let due = deadline(config, now);
-    let mut statements = vec![stmt(
-        &db,
-        // Each row that repeats an earlier one's address points at the first (any case of the
-        // domain: the key is the normalised address).
-        "UPDATE rows SET duplicate_of = (SELECT MIN(r.row) FROM rows AS r \
-           WHERE r.job = ?1 AND r.address_key = rows.address_key) \
-         WHERE job = ?1 AND address_key IS NOT NULL AND row > (SELECT MIN(r.row) FROM rows AS r \
-           WHERE r.job = ?1 AND r.address_key = rows.address_key)",
-        &[text(id)],
-    )?];
-    for chunk in 0..chunks {
-        let first = chunk * CHUNK_ROWS + 1;
-        let last = (first + CHUNK_ROWS - 1).min(total);
-        statements.push(stmt(
+    let statements = vec![
+        stmt(
+            &db,
+            // Each row that repeats an earlier one's address points at the first (any case of
+            // the domain: the key is the normalised address).
+            "UPDATE rows SET duplicate_of = (SELECT MIN(r.row) FROM rows AS r \
+               WHERE r.job = ?1 AND r.address_key = rows.address_key) \
+             WHERE job = ?1 AND address_key IS NOT NULL AND row > (SELECT MIN(r.row) FROM rows AS r \
+               WHERE r.job = ?1 AND r.address_key = rows.address_key)",
+            &[text(id)],
+        )?,
+        stmt(
+            &db,
+            // The rows to check, by domain (rows without one, unreadable, first), CHUNK_ROWS to a
+            // chunk: a domain's addresses share a chunk or a few neighbours, so the domain is
+            // resolved about once per job and its addresses go to the prober together.
+            &format!(
+                "UPDATE rows SET chunk = r.c FROM (SELECT row, \
+                   (ROW_NUMBER() OVER (ORDER BY domain, row) - 1) / {CHUNK_ROWS} AS c \
+                   FROM rows WHERE job = ?1 AND duplicate_of IS NULL) AS r \
+                 WHERE rows.job = ?1 AND rows.row = r.row"
+            ),
+            &[text(id)],
+        )?,
+        stmt(
             &db,
             "INSERT OR IGNORE INTO chunks (job, chunk, first_row, last_row, deadline) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[text(id), int(chunk), int(first), int(last), int(due)],
-        )?);
-    }
-    statements.push(stmt(
-        &db,
-        "UPDATE jobs SET status = 'running', started_at = ?2, chunks = ?3, total_rows = ?4 \
-         WHERE id = ?1 AND status = 'queued'",
-        &[text(id), int(now), int(chunks), int(total)],
-    )?);
+             SELECT ?1, chunk, MIN(row), MAX(row), ?2 FROM rows \
+             WHERE job = ?1 AND chunk IS NOT NULL GROUP BY chunk",
+            &[text(id), int(due)],
+        )?,
+        stmt(
+            &db,
+            "UPDATE jobs SET status = 'running', started_at = ?2, total_rows = ?3, \
+             chunks = (SELECT COUNT(*) FROM chunks WHERE job = ?1) \
+             WHERE id = ?1 AND status = 'queued'",
+            &[text(id), int(now), int(total)],
+        )?,
+    ];
+    let mut statements = statements;
     // A job deleted while it was being split leaves no rows or chunks behind.
     for table in ["rows", "chunks"] {
         statements.push(stmt(
@@ -244,6 +259,7 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         )?);
     }
     db.batch(statements).await?;
+    let chunks = store::job(&db, id).await?.map_or(0, |job| job.chunks);
     let queue = env.queue("WORK")?;
     let messages: Vec<String> = (0..chunks)
         .map(|chunk| {
@@ -264,8 +280,6 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
 
 #[derive(Deserialize)]
 struct ChunkRecord {
-    first_row: i64,
-    last_row: i64,
     done: i64,
 }
 
@@ -285,7 +299,7 @@ async fn check_chunk(env: &Env, config: &Config, id: &str, chunk: i64) -> worker
     }
     let record: Option<ChunkRecord> = stmt(
         &db,
-        "SELECT first_row, last_row, done FROM chunks WHERE job = ?1 AND chunk = ?2",
+        "SELECT done FROM chunks WHERE job = ?1 AND chunk = ?2",
         &[text(id), int(chunk)],
     )?
     .first(None)
@@ -296,9 +310,9 @@ async fn check_chunk(env: &Env, config: &Config, id: &str, chunk: i64) -> worker
     if record.done == 0 {
         let pending: Vec<Pending> = stmt(
             &db,
-            "SELECT row, input FROM rows WHERE job = ?1 AND row BETWEEN ?2 AND ?3 \
-             AND duplicate_of IS NULL AND verdict IS NULL ORDER BY row",
-            &[text(id), int(record.first_row), int(record.last_row)],
+            "SELECT row, input FROM rows WHERE job = ?1 AND chunk = ?2 AND verdict IS NULL \
+             ORDER BY row",
+            &[text(id), int(chunk)],
         )?
         .all()
         .await?
@@ -310,36 +324,28 @@ async fn check_chunk(env: &Env, config: &Config, id: &str, chunk: i64) -> worker
         for (pending, report) in pending.iter().zip(&reports) {
             statements.push(write_result(&db, id, pending.row, report)?);
         }
-        statements.extend(close_chunk(
-            &db,
-            id,
-            chunk,
-            record.first_row,
-            record.last_row,
-        )?);
+        statements.extend(close_chunk(&db, id, chunk)?);
         db.batch(statements).await?;
     }
     finish(env, &db, id).await
 }
 
 /// The statements that end a chunk, in the batch that stored its rows' results: every later row
-/// that repeats an address first seen in the chunk takes that row's result (by the index on
-/// `duplicate_of`: never a scan of the job), and the chunk is done.
+/// that repeats an address first seen in the chunk takes that row's result (by the indexes on
+/// `chunk` and `duplicate_of`: never a scan of the job), and the chunk is done.
 fn close_chunk(
     db: &D1Database,
     id: &str,
     chunk: i64,
-    first_row: i64,
-    last_row: i64,
 ) -> worker::Result<[worker::D1PreparedStatement; 2]> {
     Ok([
         stmt(
             db,
             "UPDATE rows SET verdict = f.verdict, reasons = f.reasons, suggestion = f.suggestion, \
              score = f.score, report = f.report FROM rows AS f \
-             WHERE rows.job = ?1 AND rows.duplicate_of BETWEEN ?2 AND ?3 \
-             AND f.job = ?1 AND f.row = rows.duplicate_of",
-            &[text(id), int(first_row), int(last_row)],
+             WHERE f.job = ?1 AND f.chunk = ?2 \
+             AND rows.job = ?1 AND rows.duplicate_of = f.row",
+            &[text(id), int(chunk)],
         )?,
         stmt(
             db,
@@ -420,8 +426,6 @@ async fn fail(
 struct Overdue {
     job: String,
     chunk: i64,
-    first_row: i64,
-    last_row: i64,
     attempts: i64,
 }
 
@@ -480,7 +484,7 @@ pub async fn sweep(env: &Env) -> worker::Result<()> {
     // Chunks past their deadline.
     let overdue: Vec<Overdue> = stmt(
         &db,
-        "SELECT c.job, c.chunk, c.first_row, c.last_row, c.attempts FROM chunks AS c \
+        "SELECT c.job, c.chunk, c.attempts FROM chunks AS c \
          JOIN jobs AS j ON j.id = c.job \
          WHERE c.done = 0 AND c.deadline < ?1 AND j.status = 'running' LIMIT 1000",
         &[int(now)],
@@ -553,9 +557,9 @@ async fn give_up(
 ) -> worker::Result<()> {
     let pending: Vec<Pending> = stmt(
         db,
-        "SELECT row, input FROM rows WHERE job = ?1 AND row BETWEEN ?2 AND ?3 \
-         AND duplicate_of IS NULL AND verdict IS NULL ORDER BY row",
-        &[text(&chunk.job), int(chunk.first_row), int(chunk.last_row)],
+        "SELECT row, input FROM rows WHERE job = ?1 AND chunk = ?2 AND verdict IS NULL \
+         ORDER BY row",
+        &[text(&chunk.job), int(chunk.chunk)],
     )?
     .all()
     .await?
@@ -572,13 +576,7 @@ async fn give_up(
         let report = Check::new(&row.input, lists).not_completed().finish(policy);
         statements.push(write_result(db, &chunk.job, row.row, &report)?);
     }
-    statements.extend(close_chunk(
-        db,
-        &chunk.job,
-        chunk.chunk,
-        chunk.first_row,
-        chunk.last_row,
-    )?);
+    statements.extend(close_chunk(db, &chunk.job, chunk.chunk)?);
     db.batch(statements).await?;
     Ok(())
 }
