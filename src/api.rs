@@ -11,7 +11,7 @@ use mailvet_core::verdict::Policy;
 use serde::{Deserialize, Serialize};
 use worker::{Method, Request, Response};
 
-use crate::config::Config;
+use crate::config::{Config, ProbeConfig};
 use crate::doh::{CacheUse, Resolver};
 use crate::error::ApiError;
 use crate::probe;
@@ -27,7 +27,7 @@ const MAX_DRAIN: usize = 8 * MAX_BODY;
 /// and prober calls at once: a Worker invocation keeps six connections open at a time and
 /// queues the rest, and a queued request would spend its deadline waiting.
 const DOMAINS_AT_ONCE: usize = 2;
-const PROBES_AT_ONCE: usize = 6;
+pub const PROBES_AT_ONCE: usize = 6;
 
 /// How deep to check: `?checks=` or `"checks"`. Each layer includes the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,22 +143,7 @@ pub async fn check_all(
     }
 
     let resolver = Resolver::new(&config.doh, config.doh_timeout);
-    let domains: BTreeSet<String> = checks
-        .iter()
-        .filter_map(|c| c.dns_name().map(str::to_owned))
-        .collect();
-    let routes: BTreeMap<String, RouteDecision> = stream::iter(domains)
-        .map(|domain| {
-            let resolver = &resolver;
-            async move {
-                let route = resolver.route(&domain).await;
-                (domain, route)
-            }
-        })
-        .buffer_unordered(DOMAINS_AT_ONCE)
-        .collect()
-        .await;
-
+    let routes = routes(&checks, &resolver).await;
     let policy = &policy;
     let reports = stream::iter(checks)
         .map(|check| {
@@ -171,38 +156,98 @@ pub async fn check_all(
     (reports, resolver.cache_use())
 }
 
-/// Adds what DNS found, then the mailbox layer where the core wants it and the caller and the
-/// configuration allow it.
-async fn mailbox(
-    mut check: Check<'_>,
+/// The mail route of each domain of `checks`, each resolved once.
+pub async fn routes(
+    checks: &[Check<'_>],
+    resolver: &Resolver<'_>,
+) -> BTreeMap<String, RouteDecision> {
+    let domains: BTreeSet<String> = checks
+        .iter()
+        .filter_map(|c| c.dns_name().map(str::to_owned))
+        .collect();
+    stream::iter(domains)
+        .map(|domain| async move {
+            let route = resolver.route(&domain).await;
+            (domain, route)
+        })
+        .buffer_unordered(DOMAINS_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// What a check needs once DNS has answered: nothing more (its report), or a mailbox probe.
+pub enum Next<'a, 'c> {
+    Done(Report),
+    Probe {
+        check: Check<'a>,
+        prober: &'c ProbeConfig,
+        /// The address as the prober is asked about it.
+        email: String,
+        mx: Option<Vec<MxSummary>>,
+    },
+}
+
+/// Adds what DNS found; then the report, unless the core wants the mailbox layer and the caller
+/// and the configuration allow it.
+pub fn after_dns<'a, 'c>(
+    mut check: Check<'a>,
     route: Option<&MailRoute>,
     depth: Depth,
-    config: &Config,
+    config: &'c Config,
     policy: &Policy,
-) -> Report {
+) -> Next<'a, 'c> {
     if let Some(route) = route {
         check = check.with_dns(route);
     }
     if !check.wants_mailbox() {
-        return check.finish(policy);
+        return Next::Done(check.finish(policy));
     }
     let prober = match (&config.probe, depth) {
         (_, Depth::Syntax | Depth::Dns) => {
-            return check.skip_mailbox(Skipped::Disabled).finish(policy);
+            return Next::Done(check.skip_mailbox(Skipped::Disabled).finish(policy));
         }
-        (None, Depth::Smtp) => return check.skip_mailbox(Skipped::NoProber).finish(policy),
+        (None, Depth::Smtp) => {
+            return Next::Done(check.skip_mailbox(Skipped::NoProber).finish(policy));
+        }
         (Some(prober), Depth::Smtp) => prober,
     };
     let email = match check.address() {
         Some(address) => address.normalized().to_owned(),
-        None => return check.finish(policy),
+        None => return Next::Done(check.finish(policy)),
     };
     let mx = match route {
         Some(route @ MailRoute::Hosts(_)) => Some(MxSummary::of_route(route)),
         _ => None,
     };
-    let evidence = probe::probe(prober, &email, mx).await;
-    check.with_mailbox(evidence).finish(policy)
+    Next::Probe {
+        check,
+        prober,
+        email,
+        mx,
+    }
+}
+
+/// Adds what DNS found, then the mailbox layer where the core wants it and the caller and the
+/// configuration allow it: one prober request per address.
+async fn mailbox(
+    check: Check<'_>,
+    route: Option<&MailRoute>,
+    depth: Depth,
+    config: &Config,
+    policy: &Policy,
+) -> Report {
+    match after_dns(check, route, depth, config, policy) {
+        Next::Done(report) => report,
+        Next::Probe {
+            check,
+            prober,
+            email,
+            mx,
+        } => {
+            let evidence = probe::probe(prober, &email, mx).await;
+            check.with_mailbox(evidence).finish(policy)
+        }
+    }
 }
 
 /// A JSON answer that no cache on the way keeps (it holds the addresses asked about), with

@@ -13,6 +13,8 @@
 //! Both make the verdict `unknown`; the log says which failure it was.
 
 use mailvet_core::report::{MailboxEvidence, MxSummary, ProbeRequest, ProbeResponse};
+#[cfg(feature = "jobs")]
+use mailvet_core::report::{ProbeBatchRequest, ProbeBatchResponse};
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::ProbeConfig;
@@ -59,7 +61,109 @@ pub async fn probe(
     }
 }
 
+/// Addresses per [`probe_batch`] request that one `PROBE_TIMEOUT_MS` is allowed for: the prober
+/// shares sessions (10 recipients each by default) and opens a few per host at once.
+#[cfg(feature = "jobs")]
+const ADDRESSES_PER_TIMEOUT: usize = 20;
+/// How often a batch is sent again when the prober answers 429 (busy), waiting as its
+/// `Retry-After` says (at most 10 s).
+#[cfg(feature = "jobs")]
+const BUSY_ATTEMPTS: u32 = 5;
+
+/// The addresses at one domain in one request, `POST {PROBE_URL}/v1/probe/batch`: the evidence
+/// for each, in order. Failures are read as for one probe, for every address of the batch.
+#[cfg(feature = "jobs")]
+pub async fn probe_batch(
+    config: &ProbeConfig,
+    domain: &str,
+    emails: Vec<String>,
+    mx: Option<Vec<MxSummary>>,
+) -> Vec<MailboxEvidence> {
+    let count = emails.len();
+    let body = ProbeBatchRequest {
+        domain: domain.to_owned(),
+        emails,
+        mx,
+    };
+    let rounds = u32::try_from(count.div_ceil(ADDRESSES_PER_TIMEOUT).max(1)).unwrap_or(u32::MAX);
+    let timeout = config.timeout.saturating_mul(rounds);
+    let mut attempt = 1;
+    let failure = loop {
+        let Ok(request) = batch_request(config, &body) else {
+            break Some("the request could not be made".to_owned());
+        };
+        let answer = deadline::within(timeout, |signal| async move {
+            let mut response = Fetch::Request(request)
+                .send_with_signal(&signal)
+                .await
+                .map_err(|e| e.to_string())?;
+            match response.status_code() {
+                200 => response
+                    .json::<ProbeBatchResponse>()
+                    .await
+                    .map(Ok)
+                    .map_err(|e| format!("not a ProbeBatchResponse: {e}")),
+                429 => {
+                    let wait = response
+                        .headers()
+                        .get("Retry-After")
+                        .ok()
+                        .flatten()
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .unwrap_or(1)
+                        .min(10);
+                    Ok(Err(wait))
+                }
+                status => Err(format!("HTTP status {status}")),
+            }
+        })
+        .await;
+        match answer {
+            Some(Ok(Ok(answer))) if answer.results.len() == count => {
+                return answer.results.into_iter().map(|r| r.evidence).collect();
+            }
+            Some(Ok(Ok(answer))) => {
+                break Some(format!(
+                    "{} results for {count} addresses",
+                    answer.results.len()
+                ));
+            }
+            Some(Ok(Err(wait))) if attempt < BUSY_ATTEMPTS => {
+                attempt += 1;
+                worker::Delay::from(std::time::Duration::from_secs(wait)).await;
+            }
+            Some(Ok(Err(_))) => break Some("the prober stayed busy (429)".to_owned()),
+            Some(Err(e)) => break Some(e),
+            None => break None,
+        }
+    };
+    let evidence = match failure {
+        Some(e) => {
+            worker::console_warn!("prober batch for {domain} failed: {e}");
+            MailboxEvidence::Unreachable
+        }
+        None => {
+            worker::console_warn!("prober batch for {domain}: no answer in {timeout:?}");
+            MailboxEvidence::Timeout { host: None }
+        }
+    };
+    vec![evidence; count]
+}
+
+#[cfg(feature = "jobs")]
+fn batch_request(config: &ProbeConfig, body: &ProbeBatchRequest) -> worker::Result<Request> {
+    let url = config
+        .url
+        .join("probe/batch")
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    post(url.as_str(), config, &serde_json::to_string(body)?)
+}
+
 fn request(config: &ProbeConfig, body: &ProbeRequest) -> worker::Result<Request> {
+    post(config.url.as_str(), config, &serde_json::to_string(body)?)
+}
+
+fn post(url: &str, config: &ProbeConfig, body: &str) -> worker::Result<Request> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     if let Some(token) = &config.token {
@@ -68,6 +172,6 @@ fn request(config: &ProbeConfig, body: &ProbeRequest) -> worker::Result<Request>
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(serde_json::to_string(body)?.into()));
-    Request::new_with_init(config.url.as_str(), &init)
+        .with_body(Some(body.into()));
+    Request::new_with_init(url, &init)
 }

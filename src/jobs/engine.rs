@@ -31,7 +31,7 @@ use worker::{D1Database, Env, MessageBatch, MessageExt, Queue};
 use super::rows::{Format, ReadError, Rows, Shape};
 use super::store::{self, int, opt_text, stmt, text};
 use super::webhooks;
-use crate::api::{self, Depth};
+use crate::api::Depth;
 use crate::config::Config;
 use crate::random;
 
@@ -319,7 +319,7 @@ async fn check_chunk(env: &Env, config: &Config, id: &str, chunk: i64) -> worker
         .results()?;
         let depth = Depth::parse(Some(&job.checks)).unwrap_or(Depth::Dns);
         let inputs: Vec<String> = pending.iter().map(|p| p.input.clone()).collect();
-        let (reports, _) = api::check_all(&inputs, depth, config).await;
+        let reports = super::check::check_inputs(&inputs, depth, config).await;
         let mut statements = Vec::with_capacity(reports.len() + 2);
         for (pending, report) in pending.iter().zip(&reports) {
             statements.push(write_result(&db, id, pending.row, report)?);

@@ -7,6 +7,7 @@
 //! that made them (by its digest, `mailvet_core::auth::key_digest`): another key finds nothing
 //! (404), a public key may not use them at all (403). Without keys there is one owner.
 
+mod check;
 pub mod engine;
 mod rows;
 mod store;
