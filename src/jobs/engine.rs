@@ -41,6 +41,8 @@ pub const CHUNK_ROWS: i64 = 100;
 /// Rows written to D1 per statement (6 values each; D1 binds at most 100 per statement) and
 /// statements per batch.
 const ROWS_PER_INSERT: usize = 16;
+/// Results stored per statement (6 values each, and the job).
+const RESULTS_PER_UPDATE: usize = 16;
 const INSERTS_PER_BATCH: usize = 25;
 /// How often a chunk, or a split, is sent before its rows are given up as `unknown`.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -320,10 +322,8 @@ async fn check_chunk(env: &Env, config: &Config, id: &str, chunk: i64) -> worker
         let depth = Depth::parse(Some(&job.checks)).unwrap_or(Depth::Dns);
         let inputs: Vec<String> = pending.iter().map(|p| p.input.clone()).collect();
         let reports = super::check::check_inputs(&inputs, depth, config).await;
-        let mut statements = Vec::with_capacity(reports.len() + 2);
-        for (pending, report) in pending.iter().zip(&reports) {
-            statements.push(write_result(&db, id, pending.row, report)?);
-        }
+        let results: Vec<(i64, &Report)> = pending.iter().map(|p| p.row).zip(&reports).collect();
+        let mut statements = write_results(&db, id, &results)?;
         statements.extend(close_chunk(&db, id, chunk)?);
         db.batch(statements).await?;
     }
@@ -355,28 +355,38 @@ fn close_chunk(
     ])
 }
 
-/// The statement that stores the result of `row`, by its key.
-fn write_result(
+/// The statements that store the results of `rows`, by key: [`RESULTS_PER_UPDATE`] rows to a
+/// statement (an UPDATE from a VALUES list), rather than one each.
+fn write_results(
     db: &D1Database,
     id: &str,
-    row: i64,
-    report: &Report,
-) -> worker::Result<worker::D1PreparedStatement> {
-    let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
-    stmt(
-        db,
-        "UPDATE rows SET verdict = ?3, reasons = ?4, suggestion = ?5, score = ?6, report = ?7 \
-         WHERE job = ?1 AND row = ?2",
-        &[
-            text(id),
-            int(row),
-            text(report.verdict.as_str()),
-            text(&serde_json::to_string(&reasons)?),
-            opt_text(report.suggestion.as_deref()),
-            int(i64::from(report.score)),
-            text(&serde_json::to_string(report)?),
-        ],
-    )
+    rows: &[(i64, &Report)],
+) -> worker::Result<Vec<worker::D1PreparedStatement>> {
+    let mut statements = Vec::with_capacity(rows.len().div_ceil(RESULTS_PER_UPDATE));
+    for group in rows.chunks(RESULTS_PER_UPDATE) {
+        let mut args = Vec::with_capacity(group.len() * 6 + 1);
+        for (row, report) in group {
+            let reasons: Vec<&str> = report.reasons.iter().map(|r| r.code.as_str()).collect();
+            args.push(int(*row));
+            args.push(text(report.verdict.as_str()));
+            args.push(text(&serde_json::to_string(&reasons)?));
+            args.push(opt_text(report.suggestion.as_deref()));
+            args.push(int(i64::from(report.score)));
+            args.push(text(&serde_json::to_string(report)?));
+        }
+        args.push(text(id));
+        let values = vec!["(?, ?, ?, ?, ?, ?)"; group.len()].join(", ");
+        statements.push(stmt(
+            db,
+            &format!(
+                "UPDATE rows SET verdict = v.column2, reasons = v.column3, suggestion = v.column4, \
+                 score = v.column5, report = v.column6 FROM (VALUES {values}) AS v \
+                 WHERE rows.job = ? AND rows.row = v.column1"
+            ),
+            &args,
+        )?);
+    }
+    Ok(statements)
 }
 
 /// Completes the job if no row is left, and tells its webhooks (once: see
@@ -571,11 +581,12 @@ async fn give_up(
         chunk.attempts,
         pending.len()
     );
-    let mut statements = Vec::with_capacity(pending.len() + 2);
-    for row in &pending {
-        let report = Check::new(&row.input, lists).not_completed().finish(policy);
-        statements.push(write_result(db, &chunk.job, row.row, &report)?);
-    }
+    let reports: Vec<Report> = pending
+        .iter()
+        .map(|row| Check::new(&row.input, lists).not_completed().finish(policy))
+        .collect();
+    let results: Vec<(i64, &Report)> = pending.iter().map(|p| p.row).zip(&reports).collect();
+    let mut statements = write_results(db, &chunk.job, &results)?;
     statements.extend(close_chunk(db, &chunk.job, chunk.chunk)?);
     db.batch(statements).await?;
     Ok(())

@@ -11,7 +11,8 @@
 //! Errors are JSON, `{"error":{"code":"…","message":"…"}}`: 400 `bad_request` (a body that is
 //! no `ProbeRequest`) or `invalid_email`, 401 `unauthorized`, 404 `not_found`, 405
 //! `method_not_allowed`, 413 `payload_too_large` (over [`MAX_BODY`]), 429 `too_many_requests`
-//! (`--concurrency` probes already running). A mailbox that does not exist is no error: it is
+//! (`--concurrency` probes already running; a batch takes a slot per session it may open at
+//! once, and waits up to [`BATCH_SLOT_WAIT`] for them). A mailbox that does not exist is no error: it is
 //! evidence, like every other answer of a mail server.
 //!
 //! A request without `mx` (or with an empty one) has its MX hosts looked up here; a domain that
@@ -138,6 +139,9 @@ struct State {
     slots: Arc<Semaphore>,
     /// How many permits there are.
     concurrency: usize,
+    /// `--per-host` and `--rcpt-per-session`: how many sessions a batch can have open at once.
+    per_host: usize,
+    rcpt_per_session: usize,
     /// `--public-ip` and what the blocklists say about it.
     public_ip: Option<std::net::IpAddr>,
     self_check: std::sync::RwLock<SelfCheck>,
@@ -148,6 +152,16 @@ struct State {
 }
 
 impl State {
+    /// The slots a batch of `count` addresses at one domain takes: one per session it can have
+    /// open at once (its addresses share sessions of `--rcpt-per-session` recipients, at most
+    /// `--per-host` at a time), as a single probe takes one.
+    fn batch_slots(&self, count: usize) -> usize {
+        count
+            .div_ceil(self.rcpt_per_session.max(1))
+            .min(self.per_host)
+            .clamp(1, self.concurrency)
+    }
+
     /// Whether the prober is on a blocklist, so that probes must not go out.
     fn listed(&self) -> bool {
         !self
@@ -171,6 +185,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
     let metrics = Arc::new(Metrics::default());
     let config = args.probe.config(concurrency)?;
     let deadline = config.deadline;
+    let (per_host, rcpt_per_session) = (config.per_host, config.rcpt_per_session);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -184,6 +199,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             metrics,
             slots: Arc::new(Semaphore::new(concurrency)),
             concurrency,
+            per_host,
+            rcpt_per_session,
             public_ip: args.public_ip,
             self_check: std::sync::RwLock::default(),
             dnsbl_dns: match args.dnsbl_resolver {
@@ -547,6 +564,9 @@ fn slots(state: &State, count: usize) -> Option<tokio::sync::OwnedSemaphorePermi
     Arc::clone(&state.slots).try_acquire_many_owned(count).ok()
 }
 
+/// How long a batch waits for its probe slots before it is answered 429.
+const BATCH_SLOT_WAIT: Duration = Duration::from_secs(20);
+
 /// 429: no free probe slots.
 fn busy() -> Answer {
     let mut answer = error(
@@ -650,7 +670,14 @@ async fn probe_batch(state: &State, request: Request<Incoming>) -> Answer {
         }
         addresses.push(address);
     }
-    let Some(_slots) = slots(state, addresses.len().min(state.concurrency)) else {
+    // A batch is bulk work: it waits a while for its slots rather than being turned away at once.
+    let wanted = u32::try_from(state.batch_slots(addresses.len())).unwrap_or(1);
+    let waited = tokio::time::timeout(
+        BATCH_SLOT_WAIT,
+        Arc::clone(&state.slots).acquire_many_owned(wanted),
+    )
+    .await;
+    let Ok(Ok(_slots)) = waited else {
         return busy();
     };
     let Some(first) = addresses.first() else {

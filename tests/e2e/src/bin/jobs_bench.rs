@@ -58,11 +58,13 @@ fn dns(world: &World) -> Result<(), String> {
         .collect();
     let (took, peak, job) = run_job(&worker, "checks=dns&name=bench-dns", &list)?;
     println!(
-        "dns: {rows} rows over 2000 domains in {:.1} s = {:.0} rows/s (upload to completed); workerd peak RSS {} MiB; counts {}",
+        "dns: {rows} rows over 2000 domains in {:.1} s = {:.0} rows/s (upload to completed); workerd peak RSS {} MiB; counts {}; reasons {}; {}",
         took.as_secs_f64(),
         f64::from(rows) / took.as_secs_f64(),
         peak / 1024,
-        job["counts"]
+        job["counts"],
+        job["reasons"],
+        phases(&job)
     );
     Ok(())
 }
@@ -79,13 +81,43 @@ fn smtp(world: &World) -> Result<(), String> {
         .collect();
     let (took, peak, job) = run_job(&worker, "checks=smtp&name=bench-smtp", &list)?;
     println!(
-        "smtp: {rows} rows over 200 domains in {:.1} s = {:.0} rows/s (upload to completed); workerd peak RSS {} MiB; counts {}",
+        "smtp: {rows} rows over 200 domains in {:.1} s = {:.0} rows/s (upload to completed); workerd peak RSS {} MiB; counts {}; reasons {}; {}",
         took.as_secs_f64(),
         f64::from(rows) / took.as_secs_f64(),
         peak / 1024,
-        job["counts"]
+        job["counts"],
+        job["reasons"],
+        phases(&job)
     );
     Ok(())
+}
+
+/// How long the split (upload to `running`) and the checks (to `completed`) took, by the job's
+/// own times.
+fn phases(job: &Value) -> String {
+    let at = |field: &str| job[field].as_str().and_then(unix_seconds);
+    match (at("created_at"), at("started_at"), at("finished_at")) {
+        (Some(created), Some(started), Some(finished)) => format!(
+            "split {} s, checks {} s (whole seconds)",
+            started - created,
+            finished - started
+        ),
+        _ => "phases unknown".to_owned(),
+    }
+}
+
+/// `2026-12-01T13:28:24Z` in seconds since the epoch (days by the civil-calendar formula).
+fn unix_seconds(text: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (y, m, d) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hh, mm, ss) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3_600 + mm * 60 + ss)
 }
 
 /// A Worker with the jobs engine's D1 tables.
