@@ -35,9 +35,10 @@ use crate::api::Depth;
 use crate::config::Config;
 use crate::random;
 
-/// Rows per chunk: a chunk is one Queue message's work, a few seconds of DNS or a few minutes
-/// of SMTP.
-pub const CHUNK_ROWS: i64 = 100;
+/// Rows per chunk: a chunk is one Queue message's work. With SMTP, a few minutes against slow
+/// mail servers; without, a second or so, where fewer, larger chunks cost less per row.
+const CHUNK_ROWS_SMTP: i64 = 100;
+const CHUNK_ROWS: i64 = 500;
 /// Rows written to D1 per statement (6 values each; D1 binds at most 100 per statement) and
 /// statements per batch.
 const ROWS_PER_INSERT: usize = 16;
@@ -46,8 +47,9 @@ const RESULTS_PER_UPDATE: usize = 16;
 const INSERTS_PER_BATCH: usize = 25;
 /// How often a chunk, or a split, is sent before its rows are given up as `unknown`.
 pub const MAX_ATTEMPTS: i64 = 3;
-/// Messages of one batch handled at once.
-const MESSAGES_AT_ONCE: usize = 4;
+/// Messages of one batch handled at once: all of them (`max_batch_size` in
+/// jobs/wrangler.toml). A chunk's rows share few domains, so a chunk needs few connections.
+const MESSAGES_AT_ONCE: usize = 10;
 /// Chunk messages sent per `sendBatch` (the Queues limit is 100).
 const SEND_BATCH: usize = 100;
 
@@ -208,6 +210,10 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         }
     }
     let total = next_row - 1;
+    let chunk_rows = match Depth::parse(Some(&job.checks)) {
+        Ok(Depth::Smtp) => CHUNK_ROWS_SMTP,
+        _ => CHUNK_ROWS,
+    };
     let now = random::now_ms();
     let due = deadline(config, now);
     let statements = vec![
@@ -223,12 +229,12 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         )?,
         stmt(
             &db,
-            // The rows to check, by domain (rows without one, unreadable, first), CHUNK_ROWS to a
+            // The rows to check, by domain (rows without one, unreadable, first), so many to a
             // chunk: a domain's addresses share a chunk or a few neighbours, so the domain is
             // resolved about once per job and its addresses go to the prober together.
             &format!(
                 "UPDATE rows SET chunk = r.c FROM (SELECT row, \
-                   (ROW_NUMBER() OVER (ORDER BY domain, row) - 1) / {CHUNK_ROWS} AS c \
+                   (ROW_NUMBER() OVER (ORDER BY domain, row) - 1) / {chunk_rows} AS c \
                    FROM rows WHERE job = ?1 AND duplicate_of IS NULL) AS r \
                  WHERE rows.job = ?1 AND rows.row = r.row"
             ),
