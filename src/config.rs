@@ -52,10 +52,23 @@ pub struct JobsConfig {
 
 #[derive(Debug)]
 pub struct ProbeConfig {
-    /// `{PROBE_URL}/v1/probe`.
-    pub url: Url,
+    /// `{PROBE_URL}/v1/probe` of each prober `PROBE_URL` names (comma-separated), in its order.
+    pub urls: Vec<Url>,
     pub token: Option<String>,
     pub timeout: Duration,
+}
+
+impl ProbeConfig {
+    /// The probers to ask about `domain`, in order: by rendezvous hashing
+    /// (`mailvet_core::rendezvous`), so that a domain always goes to the same prober and
+    /// per-host limits hold across probers; the next is the one to try when that one fails.
+    pub fn for_domain(&self, domain: &str) -> Vec<&Url> {
+        let names: Vec<&str> = self.urls.iter().map(Url::as_str).collect();
+        mailvet_core::rendezvous::order(&domain.to_ascii_lowercase(), &names)
+            .into_iter()
+            .map(|i| &self.urls[i])
+            .collect()
+    }
 }
 
 /// API keys. With none configured the API is open (local development).
@@ -73,7 +86,10 @@ impl Config {
         let doh = parse_endpoints(&doh_text)?;
         let probe = match text(env, "PROBE_URL") {
             Some(base) => Some(ProbeConfig {
-                url: probe_url(&base)?,
+                urls: parse_list(&base)
+                    .iter()
+                    .map(|b| probe_url(b))
+                    .collect::<Result<_, _>>()?,
                 token: text(env, "PROBE_TOKEN"),
                 timeout: millis(env, "PROBE_TIMEOUT_MS", DEFAULT_PROBE_TIMEOUT)?,
             }),
@@ -233,6 +249,31 @@ mod tests {
         assert!(parse_endpoints("").is_err());
         assert!(parse_endpoints("ftp://example.com/dns").is_err());
         assert!(parse_endpoints("not a url").is_err());
+    }
+
+    #[test]
+    fn probe_urls_go_to_each_domain_in_one_order() {
+        let config = ProbeConfig {
+            urls: ["http://a:1", "http://b:1/", "http://c:1"]
+                .iter()
+                .map(|b| probe_url(b).expect("url"))
+                .collect(),
+            token: None,
+            timeout: Duration::from_secs(1),
+        };
+        let mut firsts = std::collections::BTreeSet::new();
+        for i in 0..60 {
+            let domain = format!("d{i}.example");
+            let order = config.for_domain(&domain);
+            assert_eq!(order.len(), 3);
+            assert_eq!(order, config.for_domain(&domain.to_uppercase()), "any case");
+            firsts.insert(order[0].as_str().to_owned());
+        }
+        assert_eq!(
+            firsts.len(),
+            3,
+            "every prober is someone's first: {firsts:?}"
+        );
     }
 
     #[test]

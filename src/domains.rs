@@ -170,8 +170,13 @@ async fn ask_prober(
     prober: &ProbeConfig,
     body: &DnsblRequest<'_>,
 ) -> worker::Result<DnsblResponse> {
-    let url = prober
-        .url
+    // The domain's own prober, as its probes go.
+    let Some(first) = prober.for_domain(body.domain).first().copied() else {
+        return Err(worker::Error::RustError(
+            "PROBE_URL names no prober".to_owned(),
+        ));
+    };
+    let url = first
         .join("dnsbl")
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let headers = Headers::new();

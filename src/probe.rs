@@ -11,11 +11,16 @@
 //!   (`smtp_unreachable`): the mail server could not be reached through the prober.
 //!
 //! Both make the verdict `unknown`; the log says which failure it was.
+//!
+//! `PROBE_URL` may name several probers (comma-separated): a domain goes to the prober that
+//! rendezvous hashing picks for it (`ProbeConfig::for_domain`), so per-host limits hold across
+//! probers, and to the next when that one fails; the jobs engine sends a domain's addresses in
+//! one `POST /v1/probe/batch`.
 
 use mailvet_core::report::{MailboxEvidence, MxSummary, ProbeRequest, ProbeResponse};
 #[cfg(feature = "jobs")]
 use mailvet_core::report::{ProbeBatchRequest, ProbeBatchResponse};
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{Fetch, Headers, Method, Request, RequestInit, Url};
 
 use crate::config::ProbeConfig;
 use crate::deadline;
@@ -29,9 +34,20 @@ pub async fn probe(
         email: email.to_owned(),
         mx,
     };
-    let Ok(request) = request(config, &body) else {
-        return MailboxEvidence::Unreachable;
-    };
+    let domain = email.rsplit_once('@').map_or(email, |(_, d)| d);
+    // The domain's prober, then the next when one fails; a timeout is the mail server's.
+    for url in config.for_domain(domain) {
+        if let Some(evidence) = probe_at(config, url, &body).await {
+            return evidence;
+        }
+    }
+    MailboxEvidence::Unreachable
+}
+
+/// One probe at one prober: `None` when the prober failed (the next one may answer).
+async fn probe_at(config: &ProbeConfig, url: &Url, body: &ProbeRequest) -> Option<MailboxEvidence> {
+    let json = serde_json::to_string(body).ok()?;
+    let request = post(url.as_str(), config, &json).ok()?;
     let answer = deadline::within(config.timeout, |signal| async move {
         let mut response = Fetch::Request(request)
             .send_with_signal(&signal)
@@ -49,14 +65,14 @@ pub async fn probe(
     })
     .await;
     match answer {
-        Some(Ok(evidence)) => evidence,
+        Some(Ok(evidence)) => Some(evidence),
         Some(Err(e)) => {
             worker::console_warn!("prober failed: {e}");
-            MailboxEvidence::Unreachable
+            None
         }
         None => {
             worker::console_warn!("prober gave no answer in {:?}", config.timeout);
-            MailboxEvidence::Timeout { host: None }
+            Some(MailboxEvidence::Timeout { host: None })
         }
     }
 }
@@ -87,10 +103,46 @@ pub async fn probe_batch(
     };
     let rounds = u32::try_from(count.div_ceil(ADDRESSES_PER_TIMEOUT).max(1)).unwrap_or(u32::MAX);
     let timeout = config.timeout.saturating_mul(rounds);
+    let mut failure = None;
+    // The domain's prober, then the next when one fails; a timeout is the mail servers'.
+    for url in config.for_domain(domain) {
+        match batch_at(config, url, &body, timeout).await {
+            Ok(evidence) if evidence.len() == count => return evidence,
+            Ok(evidence) => {
+                failure = Some(format!("{} results for {count} addresses", evidence.len()));
+            }
+            Err(None) => {
+                failure = None;
+                break;
+            }
+            Err(Some(e)) => failure = Some(e),
+        }
+    }
+    let evidence = match failure {
+        Some(e) => {
+            worker::console_warn!("prober batch for {domain} failed: {e}");
+            MailboxEvidence::Unreachable
+        }
+        None => {
+            worker::console_warn!("prober batch for {domain}: no answer in {timeout:?}");
+            MailboxEvidence::Timeout { host: None }
+        }
+    };
+    vec![evidence; count]
+}
+
+/// One batch at one prober: the evidence, or why not (`None`: no answer in time).
+#[cfg(feature = "jobs")]
+async fn batch_at(
+    config: &ProbeConfig,
+    url: &Url,
+    body: &ProbeBatchRequest,
+    timeout: std::time::Duration,
+) -> Result<Vec<MailboxEvidence>, Option<String>> {
     let mut attempt = 1;
-    let failure = loop {
-        let Ok(request) = batch_request(config, &body) else {
-            break Some("the request could not be made".to_owned());
+    loop {
+        let Ok(request) = batch_request(config, url, body) else {
+            return Err(Some("the request could not be made".to_owned()));
         };
         let answer = deadline::within(timeout, |signal| async move {
             let mut response = Fetch::Request(request)
@@ -119,48 +171,30 @@ pub async fn probe_batch(
         })
         .await;
         match answer {
-            Some(Ok(Ok(answer))) if answer.results.len() == count => {
-                return answer.results.into_iter().map(|r| r.evidence).collect();
-            }
             Some(Ok(Ok(answer))) => {
-                break Some(format!(
-                    "{} results for {count} addresses",
-                    answer.results.len()
-                ));
+                return Ok(answer.results.into_iter().map(|r| r.evidence).collect());
             }
             Some(Ok(Err(wait))) if attempt < BUSY_ATTEMPTS => {
                 attempt += 1;
                 worker::Delay::from(std::time::Duration::from_secs(wait)).await;
             }
-            Some(Ok(Err(_))) => break Some("the prober stayed busy (429)".to_owned()),
-            Some(Err(e)) => break Some(e),
-            None => break None,
+            Some(Ok(Err(_))) => return Err(Some("the prober stayed busy (429)".to_owned())),
+            Some(Err(e)) => return Err(Some(e)),
+            None => return Err(None),
         }
-    };
-    let evidence = match failure {
-        Some(e) => {
-            worker::console_warn!("prober batch for {domain} failed: {e}");
-            MailboxEvidence::Unreachable
-        }
-        None => {
-            worker::console_warn!("prober batch for {domain}: no answer in {timeout:?}");
-            MailboxEvidence::Timeout { host: None }
-        }
-    };
-    vec![evidence; count]
+    }
 }
 
 #[cfg(feature = "jobs")]
-fn batch_request(config: &ProbeConfig, body: &ProbeBatchRequest) -> worker::Result<Request> {
-    let url = config
-        .url
+fn batch_request(
+    config: &ProbeConfig,
+    url: &Url,
+    body: &ProbeBatchRequest,
+) -> worker::Result<Request> {
+    let url = url
         .join("probe/batch")
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     post(url.as_str(), config, &serde_json::to_string(body)?)
-}
-
-fn request(config: &ProbeConfig, body: &ProbeRequest) -> worker::Result<Request> {
-    post(config.url.as_str(), config, &serde_json::to_string(body)?)
 }
 
 fn post(url: &str, config: &ProbeConfig, body: &str) -> worker::Result<Request> {

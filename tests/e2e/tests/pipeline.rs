@@ -18,11 +18,16 @@ const TOKEN: &str = "pipeline-e2e-probe-token";
 const HELO: &str = "pipeline.mailvet.test";
 
 struct Pipeline {
-    // Dropped in declaration order: the Worker, then the prober, then the world.
+    // Dropped in declaration order: the Workers, then the prober, then the world.
     worker: Worker,
-    _prober: Prober,
+    /// `PROBE_URL` names a dead prober, then the real one.
+    two_probers: Worker,
+    prober: Prober,
     world: World,
 }
+
+/// A prober that is not there: nothing listens on the discard port of loopback.
+const DEAD_PROBER: &str = "http://127.0.0.1:9";
 
 const TESTS: &[Test<Pipeline>] = &[
     (
@@ -43,6 +48,10 @@ const TESTS: &[Test<Pipeline>] = &[
     (
         "a_job_probes_mailboxes_through_the_prober",
         a_job_probes_mailboxes_through_the_prober,
+    ),
+    (
+        "a_dead_prober_hands_its_domains_to_the_next",
+        a_dead_prober_hands_its_domains_to_the_next,
     ),
 ];
 
@@ -67,9 +76,18 @@ fn main() -> ExitCode {
                 ],
                 &options,
             )?;
+            let two_probers = Worker::start_with(
+                &world,
+                &[
+                    ("PROBE_URL", &format!("{DEAD_PROBER},{url}")),
+                    ("PROBE_TOKEN", TOKEN),
+                ],
+                &options,
+            )?;
             Ok(Pipeline {
                 worker,
-                _prober: prober,
+                two_probers,
+                prober,
                 world,
             })
         },
@@ -227,4 +245,60 @@ fn a_job_probes_mailboxes_through_the_prober(p: &Pipeline) {
     );
     assert_eq!(lines[0]["report"]["checks"]["smtp"]["code"], 250);
     assert_eq!(lines[5]["duplicate_of"], 1);
+}
+
+/// With two probers, each domain has its own first choice (rendezvous hashing); the domains
+/// whose first is dead go to the other, for single probes and for a job's batches alike.
+fn a_dead_prober_hands_its_domains_to_the_next(p: &Pipeline) {
+    let urls = [
+        format!("{DEAD_PROBER}/v1/probe"),
+        format!("{}/v1/probe", p.prober.url().trim_end_matches('/')),
+    ];
+    let dead_first: Vec<String> = (0..40)
+        .map(|i| format!("d{i}.wild.test"))
+        .filter(|d| mailvet_core::rendezvous::order(d, &urls)[0] == 0)
+        .take(6)
+        .collect();
+    assert!(dead_first.len() >= 3, "{dead_first:?}");
+    for domain in &dead_first[..2] {
+        let r = p
+            .two_probers
+            .get(&format!("/v1/verify?email=nobody@{domain}"))
+            .expect("GET /v1/verify");
+        let r: Value = serde_json::from_slice(&r.body).expect("JSON");
+        assert_eq!(codes(&r), ["mailbox_not_found"], "{domain}: {r}");
+    }
+    let body: String = dead_first
+        .iter()
+        .flat_map(|d| (0..3).map(move |i| format!("user{i}@{d}\n")))
+        .collect();
+    let r = p
+        .two_probers
+        .request(
+            "POST",
+            "/v1/jobs?checks=smtp",
+            &[("Content-Type", "text/plain")],
+            Some(body.as_bytes()),
+        )
+        .expect("POST /v1/jobs");
+    assert_eq!(r.status, 202, "{}", r.text());
+    let job: Value = serde_json::from_slice(&r.body).expect("JSON");
+    let id = job["id"].as_str().expect("id").to_owned();
+    let started = std::time::Instant::now();
+    let job = loop {
+        let r = p.two_probers.get(&format!("/v1/jobs/{id}")).expect("GET");
+        let job: Value = serde_json::from_slice(&r.body).expect("JSON");
+        if job["status"] == "completed" {
+            break job;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not completed: {job}\n{}",
+            p.two_probers.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let rows = dead_first.len() * 3;
+    assert_eq!(job["reasons"]["mailbox_not_found"], rows, "{job}");
+    assert_eq!(job["counts"]["invalid"], rows, "{job}");
 }
