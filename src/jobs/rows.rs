@@ -108,7 +108,8 @@ const SAMPLE_ROWS: usize = 50;
 const COUNT_STEP: usize = 10_000;
 
 enum Source {
-    Stream(ByteStream, table::RowReader),
+    /// The upload's bytes, decoded from UTF-16 first when they start with its byte order mark.
+    Stream(ByteStream, Option<table::Utf16Decoder>, table::RowReader),
     Json(std::vec::IntoIter<String>),
 }
 
@@ -139,19 +140,35 @@ impl Rows {
         let source = match format {
             Format::Text | Format::Csv => {
                 let mut stream = body.stream()?;
-                let mut sample = Vec::new();
+                let mut raw = Vec::new();
                 let mut ended = false;
-                if format == Format::Csv && dialect.is_none() {
-                    while sample.len() < SAMPLE_BYTES {
-                        match stream.next().await {
-                            Some(chunk) => sample.extend_from_slice(&chunk?),
-                            None => {
-                                ended = true;
-                                break;
-                            }
+                // Enough to see a UTF-16 byte order mark, and to sniff a CSV's delimiter.
+                let wanted = if format == Format::Csv && dialect.is_none() {
+                    SAMPLE_BYTES
+                } else {
+                    2
+                };
+                while raw.len() < wanted {
+                    match stream.next().await {
+                        Some(chunk) => raw.extend_from_slice(&chunk?),
+                        None => {
+                            ended = true;
+                            break;
                         }
                     }
                 }
+                let mut utf16 = table::Utf16Decoder::sniff(&raw);
+                let sample = match &mut utf16 {
+                    Some(decoder) => {
+                        let mut text = Vec::with_capacity(raw.len());
+                        decoder.push(&raw, &mut text)?;
+                        if ended {
+                            decoder.finish()?;
+                        }
+                        text
+                    }
+                    None => raw,
+                };
                 let dialect = match (format, dialect) {
                     (_, Some(dialect)) => dialect,
                     (Format::Csv, None) => Dialect::sniff(&sample),
@@ -163,7 +180,7 @@ impl Rows {
                     reader.finish();
                 }
                 return Ok(Some(Rows {
-                    source: Source::Stream(stream, reader),
+                    source: Source::Stream(stream, utf16, reader),
                     dialect,
                     ready: VecDeque::new(),
                     ended,
@@ -188,7 +205,8 @@ impl Rows {
 
     fn had_bom(&self) -> bool {
         match &self.source {
-            Source::Stream(_, reader) => reader.had_bom(),
+            // A UTF-16 upload's results are written as UTF-8: its mark is not kept.
+            Source::Stream(_, _, reader) => reader.had_bom(),
             Source::Json(_) => false,
         }
     }
@@ -197,7 +215,7 @@ impl Rows {
     pub async fn next_rows(&mut self, n: usize) -> Result<Vec<Row>, ReadError> {
         loop {
             match &mut self.source {
-                Source::Stream(stream, reader) => {
+                Source::Stream(stream, utf16, reader) => {
                     while self.ready.len() < n {
                         match reader.next_row()? {
                             Some(row) => self.ready.push_back(row),
@@ -207,9 +225,17 @@ impl Rows {
                     if self.ready.len() >= n || self.ended {
                         break;
                     }
-                    match stream.next().await {
-                        Some(chunk) => reader.push(&chunk?),
-                        None => {
+                    match (stream.next().await, utf16.as_mut()) {
+                        (Some(chunk), None) => reader.push(&chunk?),
+                        (Some(chunk), Some(decoder)) => {
+                            let mut text = Vec::new();
+                            decoder.push(&chunk?, &mut text)?;
+                            reader.push(&text);
+                        }
+                        (None, decoder) => {
+                            if let Some(decoder) = decoder {
+                                decoder.finish()?;
+                            }
                             reader.finish();
                             self.ended = true;
                         }

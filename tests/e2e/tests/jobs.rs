@@ -48,6 +48,10 @@ const TESTS: &[Test<Jobs>] = &[
         csv_list_comes_back_as_the_cli_writes_it,
     ),
     ("csv_errors_name_the_problem", csv_errors_name_the_problem),
+    (
+        "a_utf16_upload_comes_back_as_utf8",
+        a_utf16_upload_comes_back_as_utf8,
+    ),
     ("json_list_and_the_job_list", json_list_and_the_job_list),
     ("verdict_filter_and_partial", verdict_filter_and_partial),
     ("jobs_belong_to_their_key", jobs_belong_to_their_key),
@@ -474,6 +478,68 @@ fn csv_errors_name_the_problem(jobs: &Jobs) {
     assert!(message.contains("UTF-8"), "{message}");
     let r = post("", b"email\n");
     assert_eq!((r.status, error_code(&r).as_str()), (400, "empty_list"));
+}
+
+/// Excel's "Unicode text" is UTF-16LE with a byte order mark, tab-separated: it is read, and
+/// its rows come back (as UTF-8) with their Chinese names intact; a half character is
+/// `csv_encoding`.
+fn a_utf16_upload_comes_back_as_utf8(jobs: &Jobs) {
+    let text = "姓名\t電郵\r\n陳大文\talice@valid.test\r\n李小明\tnot-an-address\r\n";
+    for big_endian in [false, true] {
+        let mut body = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for unit in text.encode_utf16() {
+            body.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        let r = jobs
+            .open
+            .request(
+                "POST",
+                "/v1/jobs?checks=syntax",
+                &[("Content-Type", "text/csv")],
+                Some(&body),
+            )
+            .expect("POST");
+        assert_eq!(r.status, 202, "{}", r.text());
+        let job = json_of(&r);
+        assert_eq!(job["total_rows"], 2, "{job}");
+        let id = job["id"].as_str().expect("id").to_owned();
+        wait_for(&jobs.open, &id, None);
+        let csv = results(&jobs.open, &id, "format=csv").text();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].starts_with("姓名\t電郵\t"), "{csv}");
+        assert!(
+            lines[1].starts_with("陳大文\talice@valid.test\tvalid"),
+            "{csv}"
+        );
+        assert!(
+            lines[2].starts_with("李小明\tnot-an-address\tinvalid"),
+            "{csv}"
+        );
+    }
+    // A lone high surrogate (U+D83D) after the mark.
+    let r = jobs
+        .open
+        .request(
+            "POST",
+            "/v1/jobs",
+            &[("Content-Type", "text/csv")],
+            Some(&[0xFF, 0xFE, b'e', 0, b'\n', 0, 0x3D, 0xD8, b'a', 0]),
+        )
+        .expect("POST");
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (400, "csv_encoding"),
+        "{}",
+        r.text()
+    );
 }
 
 fn json_list_and_the_job_list(jobs: &Jobs) {

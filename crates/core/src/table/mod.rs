@@ -14,6 +14,7 @@
 
 mod reader;
 pub mod runs;
+mod utf16;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use reader::{BOM, Dialect, Row, RowReader, read_all};
+pub use utf16::Utf16Decoder;
 
 use crate::report::Report;
 use crate::syntax;
@@ -50,6 +52,17 @@ impl TableError {
                 "The list is not UTF-8 text: row {row} has a byte that is not UTF-8 at byte \
                  {byte} of the file. Save the file as UTF-8 (in Excel: CSV UTF-8) and upload it \
                  again."
+            ),
+        }
+    }
+
+    fn utf16(byte: u64) -> TableError {
+        TableError {
+            code: "csv_encoding",
+            message: format!(
+                "The list is UTF-16 (it starts with its byte order mark) but byte {byte} of the \
+                 file starts half a character. Save the file as UTF-8 (in Excel: CSV UTF-8) and \
+                 upload it again."
             ),
         }
     }
