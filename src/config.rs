@@ -48,6 +48,9 @@ pub struct JobsConfig {
     pub chunk_deadline_seconds: u32,
     /// `ALLOW_PRIVATE_WEBHOOKS=true`: webhooks may go to `http` and private hosts.
     pub allow_private_webhooks: bool,
+    /// `WEBHOOK_RETRY_CAP_SECONDS`: no wait of the retry schedule is longer (for staging and
+    /// tests, which cannot wait 5 minutes for a third attempt); unset: the schedule as it is.
+    pub webhook_retry_cap: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -121,6 +124,10 @@ impl Config {
                 )?,
                 allow_private_webhooks: text(env, "ALLOW_PRIVATE_WEBHOOKS")
                     .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                webhook_retry_cap: match text(env, "WEBHOOK_RETRY_CAP_SECONDS") {
+                    Some(_) => Some(count(env, "WEBHOOK_RETRY_CAP_SECONDS", 1)?),
+                    None => None,
+                },
             },
         })
     }

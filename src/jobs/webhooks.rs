@@ -277,7 +277,12 @@ pub async fn deliver(
                 event: event.to_owned(),
                 attempt: attempt + 1,
             }
-            .send(&env.queue("WORK")?, delay.min(MAX_QUEUE_DELAY))
+            .send(
+                &env.queue("WORK")?,
+                delay
+                    .min(MAX_QUEUE_DELAY)
+                    .min(config.jobs.webhook_retry_cap.unwrap_or(u32::MAX)),
+            )
             .await?;
         }
         Next::Disable => {

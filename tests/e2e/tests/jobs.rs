@@ -79,6 +79,10 @@ const TESTS: &[Test<Jobs>] = &[
         "webhook_retries_then_gone_disables",
         webhook_retries_then_gone_disables,
     ),
+    (
+        "a_receiver_that_fails_twice_gets_the_third_attempt",
+        a_receiver_that_fails_twice_gets_the_third_attempt,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -95,6 +99,8 @@ fn main() -> ExitCode {
                 &[
                     ("ALLOW_PRIVATE_WEBHOOKS", "true"),
                     ("DOH_TIMEOUT_MS", "20000"),
+                    // The schedule's third attempt comes after 5 s, not 5 min.
+                    ("WEBHOOK_RETRY_CAP_SECONDS", "5"),
                 ],
                 &migrate,
             )?;
@@ -852,6 +858,8 @@ enum Answer {
     Ok,
     /// 500 to the first attempt of each message (by `webhook-id`), 204 to the next.
     FailFirst,
+    /// 500 to the first two attempts of each message, 204 to the third.
+    FailTwice,
     /// 410 Gone.
     Gone,
 }
@@ -898,15 +906,19 @@ fn receiver_answering(answer: Answer) -> (String, Arc<Mutex<Vec<Delivery>>>) {
             }
             let delivery = Delivery { headers, body };
             let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-            let again = seen
+            let before = seen
                 .iter()
-                .any(|d| d.header("webhook-id") == delivery.header("webhook-id"));
+                .filter(|d| d.header("webhook-id") == delivery.header("webhook-id"))
+                .count();
+            let again = before > 0;
             seen.push(delivery);
             drop(seen);
             let status = match answer {
                 Answer::Ok => "204 No Content",
                 Answer::FailFirst if again => "204 No Content",
                 Answer::FailFirst => "500 Internal Server Error",
+                Answer::FailTwice if before >= 2 => "204 No Content",
+                Answer::FailTwice => "500 Internal Server Error",
                 Answer::Gone => "410 Gone",
             };
             let reply =
@@ -1481,6 +1493,37 @@ fn deliveries_about(
 /// A receiver that fails the first attempt gets the same message again after the
 /// specification's 5 seconds, with the same `webhook-id` and a fresh signature; a receiver that
 /// answers 410 Gone disables its webhook.
+/// The schedule's third attempt (its wait capped at 5 s here by WEBHOOK_RETRY_CAP_SECONDS)
+/// reaches a receiver that failed twice: three deliveries of one message, each signed, and no
+/// fourth once it succeeded.
+fn a_receiver_that_fails_twice_gets_the_third_attempt(jobs: &Jobs) {
+    let (url, got) = receiver_answering(Answer::FailTwice);
+    let (hook, secret) = register(jobs, &url);
+    let job = post_text(&jobs.open, "checks=syntax", None, "quinn@valid.test\n");
+    let id = job["id"].as_str().expect("id").to_owned();
+    wait_for(&jobs.open, &id, None);
+    let attempts = deliveries_about(&got, &id, 3, Duration::from_secs(60));
+    assert_eq!(attempts.len(), 3, "two failures, then the third succeeds");
+    let ids: Vec<&str> = attempts.iter().map(|d| d.header("webhook-id")).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "one message: {ids:?}");
+    assert!(attempts.iter().all(|d| signature_valid(&secret, d)));
+    // A later job's three attempts arrive 10 s or more after its end: by then a fourth attempt
+    // at the first message, had there been one, would have come too.
+    let later = post_text(&jobs.open, "checks=syntax", None, "rita@valid.test\n");
+    let later = later["id"].as_str().expect("id").to_owned();
+    wait_for(&jobs.open, &later, None);
+    assert_eq!(
+        deliveries_about(&got, &later, 3, Duration::from_secs(60)).len(),
+        3
+    );
+    assert_eq!(deliveries_about(&got, &id, 4, Duration::ZERO).len(), 3);
+    let r = jobs
+        .open
+        .request("DELETE", &format!("/v1/webhooks/{hook}"), &[], None)
+        .expect("DELETE");
+    assert_eq!(r.status, 204);
+}
+
 fn webhook_retries_then_gone_disables(jobs: &Jobs) {
     let (flaky_url, flaky) = receiver_answering(Answer::FailFirst);
     let (flaky_id, flaky_secret) = register(jobs, &flaky_url);
