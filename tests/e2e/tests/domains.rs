@@ -1,7 +1,10 @@
 //! `GET /v1/domains/{name}` in wrangler dev against the world's `health.test` zone: the same
 //! report as `mailvet domain` (the core's `sender::domain`), its DNS over the world's DoH server.
-//! The Worker cannot open port 25, so STARTTLS is never asked here. One Worker has a prober
-//! (the real `mailvet serve`, asking the world's `dnsbl.test` list), one has none.
+//! The Worker cannot open port 25, so STARTTLS is never asked here (`mx_no_starttls` is the
+//! CLI's), and workerd's `fetch` resolves names with the system resolver, not the world's, so
+//! the MTA-STS cases (`mta_sts_*`) are tested through the CLI only. One Worker has a prober
+//! (the real `mailvet serve`, asking the world's `dnsbl.test` list and its Spamhaus stand-in),
+//! one has none.
 
 use std::process::ExitCode;
 
@@ -32,6 +35,10 @@ const TESTS: &[Test<Edge>] = &[
         dkim_selectors_are_tried_as_given,
     ),
     (
+        "dmarc_dkim_and_tls_rpt_findings_come_from_their_cases",
+        dmarc_dkim_and_tls_rpt_findings_come_from_their_cases,
+    ),
+    (
         "blocklists_come_from_the_prober",
         blocklists_come_from_the_prober,
     ),
@@ -56,7 +63,8 @@ fn setup() -> Result<Edge, String> {
         &prober::beside_this_test()?,
         TOKEN,
         "domains.mailvet.test",
-        &["--dnsbl", "dnsbl.test"],
+        // The RFC 5782 test list, and the world's stand-in for Spamhaus, which refuses.
+        &["--dnsbl", "dnsbl.test,zen.spamhaus.org"],
     )?;
     let worker = Worker::start(
         &world,
@@ -116,8 +124,9 @@ fn codes(report: &Value) -> Vec<&str> {
 }
 
 fn a_good_domain_is_graded_a(edge: &Edge) {
-    let report = report(
-        edge,
+    // Without a prober: the Spamhaus stand-in would refuse, which is a finding.
+    let report = report_of(
+        &edge.without_prober,
         "/v1/domains/good.health.test?ip=192.0.2.7&ip=198.51.100.1",
     );
     assert_eq!(report["grade"], "A", "{report:#}");
@@ -169,6 +178,36 @@ fn dkim_selectors_are_tried_as_given(edge: &Edge) {
     assert!(codes.contains(&"dkim_revoked"), "{codes:?}");
 }
 
+fn dmarc_dkim_and_tls_rpt_findings_come_from_their_cases(edge: &Edge) {
+    for (name, code) in [
+        ("dmarcnone.health.test", "dmarc_policy_none"),
+        ("dmarcpct.health.test", "dmarc_partial_pct"),
+        ("dmarcbad.health.test", "dmarc_syntax_error"),
+        ("dmarctwo.health.test", "dmarc_multiple_records"),
+        ("dmarcext.health.test", "dmarc_external_report_unauthorized"),
+        ("nospf.health.test", "dmarc_missing"),
+        ("nospf.health.test", "tls_rpt_missing"),
+    ] {
+        let report = report_of(&edge.without_prober, &format!("/v1/domains/{name}"));
+        assert!(codes(&report).contains(&code), "{name}: {report:#}");
+    }
+    for (selector, code) in [
+        ("testing", "dkim_testing"),
+        ("bad", "dkim_syntax_error"),
+        ("missing", "dkim_not_found"),
+    ] {
+        let report = report_of(
+            &edge.without_prober,
+            &format!("/v1/domains/dkim.health.test?dkim_selector={selector}"),
+        );
+        let dkim: Vec<&str> = codes(&report)
+            .into_iter()
+            .filter(|c| c.starts_with("dkim_"))
+            .collect();
+        assert_eq!(dkim, [code], "{selector}: {report:#}");
+    }
+}
+
 fn blocklists_come_from_the_prober(edge: &Edge) {
     // RFC 5782 §5: 127.0.0.2 is listed on every list, 127.0.0.1 on none.
     let report = report(
@@ -189,6 +228,19 @@ fn blocklists_come_from_the_prober(edge: &Edge) {
     assert_eq!(entry("127.0.0.1")["status"], "not_listed");
     assert!(codes(&report).contains(&"dnsbl_listed"), "{report:#}");
     assert_ne!(report["grade"], "A");
+    // The Spamhaus stand-in answers as Spamhaus does public resolvers: refused, never listed.
+    let refused: Vec<&Value> = report["dnsbl"]
+        .as_array()
+        .expect("dnsbl")
+        .iter()
+        .filter(|e| e["zone"] == "zen.spamhaus.org")
+        .collect();
+    assert!(!refused.is_empty(), "{report:#}");
+    assert!(
+        refused.iter().all(|e| e["status"] == "refused"),
+        "{refused:?}"
+    );
+    assert!(codes(&report).contains(&"dnsbl_refused"), "{report:#}");
 }
 
 fn without_a_prober_blocklists_are_not_checked_and_say_why(edge: &Edge) {
