@@ -28,7 +28,7 @@ use worker::{D1Database, Env, MessageBatch, MessageExt, Queue};
 
 use super::rows::{Format, ReadError, Rows, Shape};
 use super::store::{self, int, opt_text, stmt, text};
-use super::webhooks;
+use super::{lists, webhooks};
 use crate::api::{self, Depth};
 use crate::config::Config;
 use crate::random;
@@ -145,6 +145,9 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
     if job.status != "queued" || job.chunks > 0 {
         return Ok(());
     }
+    if job.format == lists::FORMAT {
+        return lists::split(env, config, &db, &job).await;
+    }
     let format = Format::parse(&job.format).unwrap_or(Format::Text);
     let shape: Shape = serde_json::from_str(&job.shape)?;
     let bucket = env.bucket("UPLOADS")?;
@@ -203,11 +206,7 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
             db.batch(statements).await?;
         }
     }
-    let total = next_row - 1;
-    let chunks = (total + CHUNK_ROWS - 1) / CHUNK_ROWS;
-    let now = random::now_ms();
-    let due = deadline(config, now);
-    let mut statements = vec![stmt(
+    let duplicates = stmt(
         &db,
         // Each row that repeats an earlier one's address points at the first (any case of the
         // domain: the key is the normalised address).
@@ -216,19 +215,35 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
          WHERE job = ?1 AND address_key IS NOT NULL AND row > (SELECT MIN(r.row) FROM rows AS r \
            WHERE r.job = ?1 AND r.address_key = rows.address_key)",
         &[text(id)],
-    )?];
+    )?;
+    start_chunks(env, config, &db, id, next_row - 1, vec![duplicates]).await
+}
+
+/// The end of a split, once the job's `total` rows are stored: runs `statements` (the split's
+/// last touches to the rows), records the chunks, marks the job running, and sends the chunks.
+pub(super) async fn start_chunks(
+    env: &Env,
+    config: &Config,
+    db: &D1Database,
+    id: &str,
+    total: i64,
+    mut statements: Vec<worker::D1PreparedStatement>,
+) -> worker::Result<()> {
+    let chunks = (total + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    let now = random::now_ms();
+    let due = deadline(config, now);
     for chunk in 0..chunks {
         let first = chunk * CHUNK_ROWS + 1;
         let last = (first + CHUNK_ROWS - 1).min(total);
         statements.push(stmt(
-            &db,
+            db,
             "INSERT OR IGNORE INTO chunks (job, chunk, first_row, last_row, deadline) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
             &[text(id), int(chunk), int(first), int(last), int(due)],
         )?);
     }
     statements.push(stmt(
-        &db,
+        db,
         "UPDATE jobs SET status = 'running', started_at = ?2, chunks = ?3, total_rows = ?4 \
          WHERE id = ?1 AND status = 'queued'",
         &[text(id), int(now), int(chunks), int(total)],
@@ -236,7 +251,7 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
     // A job deleted while it was being split leaves no rows or chunks behind.
     for table in ["rows", "chunks"] {
         statements.push(stmt(
-            &db,
+            db,
             &format!(
                 "DELETE FROM {table} WHERE job = ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ?1)"
             ),
@@ -257,7 +272,7 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         queue.send_batch(group.to_vec()).await?;
     }
     if chunks == 0 {
-        finish(env, &db, id).await?;
+        finish(env, db, id).await?;
     }
     Ok(())
 }
@@ -378,6 +393,7 @@ fn write_result(
 async fn finish(env: &Env, db: &D1Database, id: &str) -> worker::Result<()> {
     if store::complete_if_done(db, id, random::now_ms()).await? {
         webhooks::announce(env, db, id, "job.completed").await?;
+        lists::run_finished(env, db, id).await?;
     }
     Ok(())
 }
@@ -524,12 +540,16 @@ pub async fn sweep(env: &Env) -> worker::Result<()> {
         finish(env, &db, &job.id).await?;
     }
 
-    // Retention.
+    // Lists: runs that ended unseen, and runs that are due.
+    lists::sweep(env, &config, &db, now).await?;
+
+    // Retention; the latest run of a list is kept as long as the list.
     let cutoff = now - i64::from(config.jobs.retention_days) * 86_400_000;
     let expired: Vec<Expired> = stmt(
         &db,
         "SELECT id, upload FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') \
-         AND finished_at < ?1 LIMIT 100",
+         AND finished_at < ?1 AND NOT EXISTS (SELECT 1 FROM lists WHERE latest_job = jobs.id) \
+         LIMIT 100",
         &[int(cutoff)],
     )?
     .all()
