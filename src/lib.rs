@@ -7,7 +7,9 @@
 //! `GET|POST /v1/verify`, `POST /v1/verify/batch`, `GET /v1/domains/{name}` (sender health,
 //! [`domains`]), and the Jobs API (`src/jobs`):
 //! `GET|POST /v1/jobs`, `GET|DELETE /v1/jobs/{id}`, `GET /v1/jobs/{id}/results`,
-//! `GET|POST /v1/webhooks`, `DELETE /v1/webhooks/{id}`. wrangler.toml serves `www/` (the demo
+//! `GET|POST /v1/webhooks`, `DELETE /v1/webhooks/{id}`, and the lists cleaned on a schedule:
+//! `GET|POST /v1/lists`, `GET|PATCH|DELETE /v1/lists/{id}`, `POST /v1/lists/{id}/runs`,
+//! `GET /v1/lists/{id}/changes`. wrangler.toml serves `www/` (the demo
 //! page) and `/openapi.json` as static assets before the Worker is asked; any other path is a
 //! JSON 404. The Queue
 //! consumer and the cron (the jobs engine) are [`jobs::engine`].
@@ -57,6 +59,10 @@ enum Route {
     Webhook(String),
     /// `/v1/domains/{name}`: sender health.
     Domain(String),
+    Lists,
+    List(String),
+    ListRuns(String),
+    ListChanges(String),
     /// The cron's work (`POST /__cron`), which the front Worker's cron asks of the jobs engine.
     /// Only the engine knows it, and the engine has no public route: only the binding reaches it.
     #[cfg(feature = "jobs")]
@@ -73,6 +79,7 @@ impl Route {
             "/v1/verify/batch" => Some(Route::Batch),
             "/v1/jobs" => Some(Route::Jobs),
             "/v1/webhooks" => Some(Route::Webhooks),
+            "/v1/lists" => Some(Route::Lists),
             #[cfg(feature = "jobs")]
             "/__cron" => Some(Route::Cron),
             _ => {
@@ -83,6 +90,14 @@ impl Route {
                     }
                 } else if let Some(name) = path.strip_prefix("/v1/domains/") {
                     id(name).map(Route::Domain)
+                } else if let Some(rest) = path.strip_prefix("/v1/lists/") {
+                    if let Some(list) = rest.strip_suffix("/runs") {
+                        id(list).map(Route::ListRuns)
+                    } else if let Some(list) = rest.strip_suffix("/changes") {
+                        id(list).map(Route::ListChanges)
+                    } else {
+                        id(rest).map(Route::List)
+                    }
                 } else {
                     path.strip_prefix("/v1/webhooks/")
                         .and_then(id)
@@ -95,11 +110,17 @@ impl Route {
     /// The methods the route answers (RFC 9110 §10.2.1 `Allow`).
     fn allow(&self) -> &'static str {
         match self {
-            Route::Health | Route::OpenApi | Route::JobResults(_) | Route::Domain(_) => "GET",
+            Route::Health
+            | Route::OpenApi
+            | Route::JobResults(_)
+            | Route::ListChanges(_)
+            | Route::Domain(_) => "GET",
             Route::Verify => "GET, POST, OPTIONS",
             Route::Batch => "POST, OPTIONS",
-            Route::Jobs | Route::Webhooks => "GET, POST",
+            Route::ListRuns(_) => "POST",
+            Route::Jobs | Route::Webhooks | Route::Lists => "GET, POST",
             Route::Job(_) => "GET, DELETE",
+            Route::List(_) => "GET, PATCH, DELETE",
             Route::Webhook(_) => "DELETE",
             #[cfg(feature = "jobs")]
             Route::Cron => "POST",
@@ -170,8 +191,12 @@ async fn serve(
             | Route::Job(_)
             | Route::JobResults(_)
             | Route::Webhooks
-            | Route::Webhook(_),
-            Method::Get | Method::Post | Method::Delete,
+            | Route::Webhook(_)
+            | Route::Lists
+            | Route::List(_)
+            | Route::ListRuns(_)
+            | Route::ListChanges(_),
+            Method::Get | Method::Post | Method::Patch | Method::Delete,
         ) if route.allow().contains(method.as_ref()) => {
             let config = Config::from_env(env)?;
             let access = authorize(req, &config)?;
@@ -219,6 +244,13 @@ async fn engine_api(
         (Route::Webhooks, Method::Post) => jobs::create_webhook(req, env, config, owner).await,
         (Route::Webhooks, _) => jobs::list_webhooks(env, owner).await,
         (Route::Webhook(id), _) => jobs::delete_webhook(env, owner, id).await,
+        (Route::Lists, Method::Post) => jobs::lists::create(req, env, owner).await,
+        (Route::Lists, _) => jobs::lists::list(req, env, owner).await,
+        (Route::List(id), Method::Patch) => jobs::lists::patch(req, env, owner, id).await,
+        (Route::List(id), Method::Delete) => jobs::lists::delete(env, owner, id).await,
+        (Route::List(id), _) => jobs::lists::get(env, owner, id).await,
+        (Route::ListRuns(id), _) => jobs::lists::run_now(env, config, owner, id).await,
+        (Route::ListChanges(id), _) => jobs::lists::changes(req, env, owner, id).await,
         _ => Err(ApiError::method_not_allowed(route.allow())),
     }
 }

@@ -30,7 +30,7 @@ use worker::{D1Database, Env, MessageBatch, MessageExt, Queue};
 
 use super::rows::{Format, ReadError, Rows, Shape};
 use super::store::{self, int, opt_text, stmt, text};
-use super::webhooks;
+use super::{lists, webhooks};
 use crate::api::Depth;
 use crate::config::Config;
 use crate::random;
@@ -151,6 +151,9 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
     if job.status != "queued" || job.chunks > 0 {
         return Ok(());
     }
+    if job.format == lists::FORMAT {
+        return lists::split(env, config, &db, &job).await;
+    }
     let format = Format::parse(&job.format).unwrap_or(Format::Text);
     let shape: Shape = serde_json::from_str(&job.shape)?;
     let bucket = env.bucket("UPLOADS")?;
@@ -209,26 +212,40 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
             db.batch(statements).await?;
         }
     }
-    let total = next_row - 1;
+    let duplicates = stmt(
+        &db,
+        // Each row that repeats an earlier one's address points at the first (any case of the
+        // domain: the key is the normalised address).
+        "UPDATE rows SET duplicate_of = (SELECT MIN(r.row) FROM rows AS r \
+           WHERE r.job = ?1 AND r.address_key = rows.address_key) \
+         WHERE job = ?1 AND address_key IS NOT NULL AND row > (SELECT MIN(r.row) FROM rows AS r \
+           WHERE r.job = ?1 AND r.address_key = rows.address_key)",
+        &[text(id)],
+    )?;
+    start_chunks(env, config, &db, &job, next_row - 1, vec![duplicates]).await
+}
+
+/// The end of a split, once the job's `total` rows are stored: runs `statements` (the split's
+/// last touches to the rows), puts the rows to check into chunks, records the chunks, marks the
+/// job running, and sends the chunks.
+pub(super) async fn start_chunks(
+    env: &Env,
+    config: &Config,
+    db: &D1Database,
+    job: &store::JobRecord,
+    total: i64,
+    mut statements: Vec<worker::D1PreparedStatement>,
+) -> worker::Result<()> {
+    let id = job.id.as_str();
     let chunk_rows = match Depth::parse(Some(&job.checks)) {
         Ok(Depth::Smtp) => CHUNK_ROWS_SMTP,
         _ => CHUNK_ROWS,
     };
     let now = random::now_ms();
     let due = deadline(config, now);
-    let statements = vec![
+    statements.extend([
         stmt(
-            &db,
-            // Each row that repeats an earlier one's address points at the first (any case of
-            // the domain: the key is the normalised address).
-            "UPDATE rows SET duplicate_of = (SELECT MIN(r.row) FROM rows AS r \
-               WHERE r.job = ?1 AND r.address_key = rows.address_key) \
-             WHERE job = ?1 AND address_key IS NOT NULL AND row > (SELECT MIN(r.row) FROM rows AS r \
-               WHERE r.job = ?1 AND r.address_key = rows.address_key)",
-            &[text(id)],
-        )?,
-        stmt(
-            &db,
+            db,
             // The rows to check, by domain (rows without one, unreadable, first), so many to a
             // chunk: a domain's addresses share a chunk or a few neighbours, so the domain is
             // resolved about once per job and its addresses go to the prober together.
@@ -241,25 +258,24 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
             &[text(id)],
         )?,
         stmt(
-            &db,
+            db,
             "INSERT OR IGNORE INTO chunks (job, chunk, first_row, last_row, deadline) \
              SELECT ?1, chunk, MIN(row), MAX(row), ?2 FROM rows \
              WHERE job = ?1 AND chunk IS NOT NULL GROUP BY chunk",
             &[text(id), int(due)],
         )?,
         stmt(
-            &db,
+            db,
             "UPDATE jobs SET status = 'running', started_at = ?2, total_rows = ?3, \
              chunks = (SELECT COUNT(*) FROM chunks WHERE job = ?1) \
              WHERE id = ?1 AND status = 'queued'",
             &[text(id), int(now), int(total)],
         )?,
-    ];
-    let mut statements = statements;
+    ]);
     // A job deleted while it was being split leaves no rows or chunks behind.
     for table in ["rows", "chunks"] {
         statements.push(stmt(
-            &db,
+            db,
             &format!(
                 "DELETE FROM {table} WHERE job = ?1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ?1)"
             ),
@@ -267,7 +283,7 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         )?);
     }
     db.batch(statements).await?;
-    let chunks = store::job(&db, id).await?.map_or(0, |job| job.chunks);
+    let chunks = store::job(db, id).await?.map_or(0, |job| job.chunks);
     let queue = env.queue("WORK")?;
     let messages: Vec<String> = (0..chunks)
         .map(|chunk| {
@@ -281,7 +297,7 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         queue.send_batch(group.to_vec()).await?;
     }
     if chunks == 0 {
-        finish(env, &db, id).await?;
+        finish(env, db, id).await?;
     }
     Ok(())
 }
@@ -400,6 +416,7 @@ fn write_results(
 async fn finish(env: &Env, db: &D1Database, id: &str) -> worker::Result<()> {
     if store::complete_if_done(db, id, random::now_ms()).await? {
         webhooks::announce(env, db, id, "job.completed").await?;
+        lists::run_finished(env, db, id).await?;
     }
     Ok(())
 }
@@ -544,12 +561,16 @@ pub async fn sweep(env: &Env) -> worker::Result<()> {
         finish(env, &db, &job.id).await?;
     }
 
-    // Retention.
+    // Lists: runs that ended unseen, and runs that are due.
+    lists::sweep(env, &config, &db, now).await?;
+
+    // Retention; the latest run of a list is kept as long as the list.
     let cutoff = now - i64::from(config.jobs.retention_days) * 86_400_000;
     let expired: Vec<Expired> = stmt(
         &db,
         "SELECT id, upload FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') \
-         AND finished_at < ?1 LIMIT 100",
+         AND finished_at < ?1 AND NOT EXISTS (SELECT 1 FROM lists WHERE latest_job = jobs.id) \
+         LIMIT 100",
         &[int(cutoff)],
     )?
     .all()

@@ -9,6 +9,7 @@
 
 mod check;
 pub mod engine;
+pub mod lists;
 mod rows;
 mod store;
 mod webhooks;
@@ -293,28 +294,66 @@ struct JobPage {
     next_cursor: Option<String>,
 }
 
+/// A page of a listing, newest first: at most `limit`, created before `before` (ms) or at
+/// that time with an id before `before_id`.
+struct Page {
+    limit: i64,
+    before: JsValue,
+    before_id: String,
+}
+
+impl Page {
+    /// `limit=` and `cursor=` (a `next_cursor` as given: the last item's creation time and id).
+    fn of(req: &Request) -> Result<Page, ApiError> {
+        let limit = match param(req, "limit")? {
+            None => DEFAULT_PAGE,
+            Some(l) => l
+                .parse::<i64>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE).contains(l))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_limit",
+                        format!("limit must be 1 to {MAX_PAGE}."),
+                    )
+                })?,
+        };
+        // The cursor names the last job of the page before: its creation time and id.
+        let (before, before_id) = match param(req, "cursor")? {
+            None => (i64::MAX, String::new()),
+            Some(c) => c
+                .split_once('.')
+                .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_owned())))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_cursor",
+                        "cursor must be a next_cursor as given.",
+                    )
+                })?,
+        };
+        Ok(Page {
+            limit,
+            // D1 numbers are doubles: the largest stands for "no cursor".
+            before: if before == i64::MAX {
+                JsValue::from_f64(f64::MAX)
+            } else {
+                int(before)
+            },
+            before_id,
+        })
+    }
+
+    /// The cursor of the page after this one, whose last item is `last` (creation time, id).
+    fn next(&self, count: usize, last: Option<(i64, &str)>) -> Option<String> {
+        (count as i64 == self.limit)
+            .then(|| last.map(|(t, id)| format!("{t}.{id}")))
+            .flatten()
+    }
+}
+
 /// `GET /v1/jobs?limit=&cursor=`: newest first.
 pub async fn list(req: &Request, env: &Env, owner: &str) -> Result<Response, ApiError> {
-    let limit = match param(req, "limit")? {
-        None => DEFAULT_PAGE,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=MAX_PAGE).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request("invalid_limit", format!("limit must be 1 to {MAX_PAGE}."))
-            })?,
-    };
-    // The cursor names the last job of the page before: its creation time and id.
-    let (before, before_id) = match param(req, "cursor")? {
-        None => (i64::MAX, String::new()),
-        Some(c) => c
-            .split_once('.')
-            .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_owned())))
-            .ok_or_else(|| {
-                ApiError::bad_request("invalid_cursor", "cursor must be a next_cursor as given.")
-            })?,
-    };
+    let page = Page::of(req)?;
     let db = env.d1("DB")?;
     let records: Vec<store::JobRecord> = stmt(
         &db,
@@ -323,22 +362,18 @@ pub async fn list(req: &Request, env: &Env, owner: &str) -> Result<Response, Api
          ORDER BY created_at DESC, id DESC LIMIT ?4",
         &[
             text(owner),
-            // D1 numbers are doubles: i64::MAX stands for "no cursor".
-            if before == i64::MAX {
-                JsValue::from_f64(f64::MAX)
-            } else {
-                int(before)
-            },
-            text(&before_id),
-            int(limit),
+            page.before.clone(),
+            text(&page.before_id),
+            int(page.limit),
         ],
     )?
     .all()
     .await?
     .results()?;
-    let next_cursor = (records.len() as i64 == limit)
-        .then(|| records.last().map(|r| format!("{}.{}", r.created_at, r.id)))
-        .flatten();
+    let next_cursor = page.next(
+        records.len(),
+        records.last().map(|r| (r.created_at, r.id.as_str())),
+    );
     let now = random::now_ms();
     let mut jobs = Vec::with_capacity(records.len());
     for record in records {
@@ -371,13 +406,16 @@ struct ResultRow {
     report: Option<String>,
 }
 
+/// A stored row's cells as given: a CSV row's (`cells`), else its address alone.
+fn fields(cells: Option<&str>, input: &str) -> Vec<String> {
+    cells
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_else(|| vec![input.to_owned()])
+}
+
 impl ResultRow {
-    /// The row's cells as given: a CSV row's, else its address alone.
     fn fields(&self) -> Vec<String> {
-        self.cells
-            .as_deref()
-            .and_then(|c| serde_json::from_str(c).ok())
-            .unwrap_or_else(|| vec![self.input.clone()])
+        fields(self.cells.as_deref(), &self.input)
     }
 
     /// `mailvet_core::table::appended` of the stored result: empty cells before it is checked.

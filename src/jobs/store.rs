@@ -259,23 +259,20 @@ pub async fn job_object(db: &D1Database, record: JobRecord, now: i64) -> worker:
     })
 }
 
-/// Deletes a job's rows, chunks and record (its R2 files are the caller's).
+/// Deletes a job's rows, chunks, record and, when it is a list's run, what the run changed
+/// (its R2 files are the caller's).
 pub async fn delete_job(db: &D1Database, id: &str) -> worker::Result<()> {
     let id = text(id);
-    db.batch(vec![
-        stmt(
+    let mut statements = Vec::with_capacity(4);
+    for table in ["rows", "chunks", "list_changes"] {
+        statements.push(stmt(
             db,
-            "DELETE FROM rows WHERE job = ?1",
+            &format!("DELETE FROM {table} WHERE job = ?1"),
             std::slice::from_ref(&id),
-        )?,
-        stmt(
-            db,
-            "DELETE FROM chunks WHERE job = ?1",
-            std::slice::from_ref(&id),
-        )?,
-        stmt(db, "DELETE FROM jobs WHERE id = ?1", &[id])?,
-    ])
-    .await?;
+        )?);
+    }
+    statements.push(stmt(db, "DELETE FROM jobs WHERE id = ?1", &[id])?);
+    db.batch(statements).await?;
     Ok(())
 }
 

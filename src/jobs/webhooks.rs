@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Url};
 
 use super::engine::Work;
+use super::lists;
 use super::store::{self, int, stmt, text};
 use crate::config::Config;
 use crate::deadline;
@@ -151,7 +152,7 @@ pub async fn delete(db: &D1Database, owner: &str, id: &str) -> Result<bool, ApiE
 }
 
 /// Sends one delivery of `event` for job `id` to each webhook of the job's owner that asked for
-/// it. A completed job is also a cleaned list.
+/// it (`list.cleaned`: the job is a list's run).
 pub async fn announce(env: &Env, db: &D1Database, id: &str, event: &str) -> worker::Result<()> {
     let Some(job) = store::job(db, id).await? else {
         return Ok(());
@@ -165,23 +166,18 @@ pub async fn announce(env: &Env, db: &D1Database, id: &str, event: &str) -> work
     .await?
     .results()?;
     let queue = env.queue("WORK")?;
-    let events: &[&str] = if event == "job.completed" {
-        &["job.completed", "list.cleaned"]
-    } else {
-        &[event]
-    };
-    for hook in &hooks {
-        let wanted = hook.events();
-        for event in events.iter().filter(|e| wanted.iter().any(|w| w == *e)) {
-            Work::Deliver {
-                webhook: hook.id.clone(),
-                job: id.to_owned(),
-                event: (*event).to_owned(),
-                attempt: 0,
-            }
-            .send(&queue, 0)
-            .await?;
+    for hook in hooks
+        .iter()
+        .filter(|h| h.events().iter().any(|e| e == event))
+    {
+        Work::Deliver {
+            webhook: hook.id.clone(),
+            job: id.to_owned(),
+            event: event.to_owned(),
+            attempt: 0,
         }
+        .send(&queue, 0)
+        .await?;
     }
     Ok(())
 }
@@ -191,7 +187,15 @@ struct Payload<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     timestamp: String,
-    data: store::Job,
+    data: Data,
+}
+
+/// What an event is about: the job object (`job.*`), or the list and its run (`list.cleaned`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Data {
+    Job(store::Job),
+    List(lists::Cleaned),
 }
 
 /// One attempt of one delivery; the next attempt is a new message with a delay.
@@ -231,7 +235,14 @@ pub async fn deliver(
     }
     // The event's time is the job's end, the same in every attempt.
     let timestamp = random::iso(job.finished_at.unwrap_or(job.created_at));
-    let data = store::job_object(&db, job, random::now_ms()).await?;
+    let data = if event == "list.cleaned" {
+        match lists::cleaned(&db, job_id).await? {
+            Some(cleaned) => Data::List(cleaned),
+            None => return Ok(()),
+        }
+    } else {
+        Data::Job(store::job_object(&db, job, random::now_ms()).await?)
+    };
     let body = serde_json::to_string(&Payload {
         kind: event,
         timestamp,

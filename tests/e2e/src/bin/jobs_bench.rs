@@ -4,11 +4,14 @@
 //!   time from the upload to `completed`, rows per second, and the peak resident memory of the
 //!   `workerd` process (the Worker's runtime);
 //! - `smtp`: 10,000 rows over 200 domains, `checks=smtp`, through `mailvet serve` (the binary
-//!   beside this one: `cargo build --release -p mailvet`) and the world's exim: rows per second.
+//!   beside this one: `cargo build --release -p mailvet`) and the world's exim: rows per second;
+//! - `list`: the `dns` job's 100,000 rows kept as a list (`POST /v1/lists`) and run again
+//!   (`POST /v1/lists/{id}/runs`): how long the list takes to make and a run to complete, and
+//!   what D1 stores per row, as the growth of its files: per list row, and per row of a run.
 //!
 //! ```text
 //! scripts/build-worker && cargo build --release -p mailvet
-//! cargo run -p mailvet-e2e --release --bin jobs-bench -- [dns] [smtp]
+//! cargo run -p mailvet-e2e --release --bin jobs-bench -- [dns] [smtp] [list]
 //! ```
 //!
 //! Nothing here fails on a clock: a run fails only when a job fails or its counts do not add
@@ -38,6 +41,9 @@ fn main() -> ExitCode {
             }
             if all || args.iter().any(|a| a == "smtp") {
                 smtp(&world)?;
+            }
+            if all || args.iter().any(|a| a == "list") {
+                list(&world)?;
             }
             Ok(())
         });
@@ -118,6 +124,105 @@ fn unix_seconds(text: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + hh * 3_600 + mm * 60 + ss)
+}
+
+fn list(world: &World) -> Result<(), String> {
+    let worker = Worker::start_with(world, &[], &jobs_options())?;
+    let rows: u32 = 100_000;
+    let body: String = (0..rows)
+        .map(|i| format!("user{i}@l{}.wild.test\n", i % 2_000))
+        .collect();
+    let (took, _, job) = run_job(&worker, "checks=dns&name=bench-list", &body)?;
+    println!(
+        "list: the source job, {rows} rows, completed in {:.1} s",
+        took.as_secs_f64()
+    );
+    let job = job["id"].as_str().ok_or("no job id")?;
+    let before = d1_bytes(worker.state());
+    let started = Instant::now();
+    let created = post_json(
+        &worker,
+        "/v1/lists",
+        &format!("{{\"job\": \"{job}\"}}"),
+        201,
+    )?;
+    let made = started.elapsed();
+    let list = created["id"].as_str().ok_or("no list id")?.to_owned();
+    let kept = d1_bytes(worker.state()).saturating_sub(before);
+    let before = d1_bytes(worker.state());
+    let started = Instant::now();
+    post_json(&worker, &format!("/v1/lists/{list}/runs"), "", 202)?;
+    let history = loop {
+        if started.elapsed() > GIVE_UP {
+            return Err(format!("the run did not end in {GIVE_UP:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        let Ok(answer) = worker.get(&format!("/v1/lists/{list}")) else {
+            continue;
+        };
+        let Ok(object) = serde_json::from_slice::<Value>(&answer.body) else {
+            continue;
+        };
+        if object["status"] == "idle" && object["runs"] == 2 {
+            break object["history"].clone();
+        }
+    };
+    let ran = started.elapsed();
+    let run_bytes = d1_bytes(worker.state()).saturating_sub(before);
+    println!(
+        "list: made from the job in {:.1} s; run 2 ({rows} rows, checks=dns) completed in {:.1} s = {:.0} rows/s; counts {}, transitions {}",
+        made.as_secs_f64(),
+        ran.as_secs_f64(),
+        f64::from(rows) / ran.as_secs_f64(),
+        history[1]["counts"],
+        history[1]["transitions"]
+    );
+    println!(
+        "list: D1 grew {} bytes for the list ({} bytes a list row) and {} bytes for run 2 ({} bytes a row of a run: its job's rows, results and reports)",
+        kept,
+        kept / u64::from(rows),
+        run_bytes,
+        run_bytes / u64::from(rows)
+    );
+    Ok(())
+}
+
+/// `POST path` with a JSON body; the answer's JSON when its status is `status`.
+fn post_json(worker: &Worker, path: &str, body: &str, status: u16) -> Result<Value, String> {
+    let answer = worker
+        .request(
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            Some(body.as_bytes()),
+        )
+        .map_err(|e| format!("POST {path}: {e}"))?;
+    if answer.status != status {
+        return Err(format!(
+            "POST {path} answered {}: {}",
+            answer.status,
+            answer.text()
+        ));
+    }
+    serde_json::from_slice(&answer.body).map_err(|e| e.to_string())
+}
+
+/// The bytes of every file of the local D1 database under a Worker's state directory.
+fn d1_bytes(state: &std::path::Path) -> u64 {
+    fn walk(dir: &std::path::Path) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => walk(&e.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    walk(&state.join("v3/d1"))
 }
 
 /// A Worker with the jobs engine's D1 tables.
