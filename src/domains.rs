@@ -27,9 +27,27 @@ const MAX_POLICY: usize = 64 * 1024;
 const HTTPS_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn check(req: &Request, name: &str, config: &Config) -> Result<Response, ApiError> {
-    let name = percent_decoded(name);
+    let domain = domain_name(&percent_decoded(name))?;
+    let url = req.url()?;
+    let mut ips = Vec::new();
+    let mut selectors = Vec::new();
+    for (key, value) in url.query_pairs() {
+        match key.as_ref() {
+            "ip" => ips.push(value.into_owned()),
+            "dkim_selector" => selectors.push(value.into_owned()),
+            _ => {}
+        }
+    }
+    let (ips, selectors) = parameters(&ips, &selectors)?;
+    let report = report(&domain, ips, selectors, config).await;
+    Ok(Response::from_json(&report)?)
+}
+
+/// A domain as the user gave it (Unicode or A-labels, any case, a final dot) in A-labels,
+/// lowercase; else `invalid_domain`.
+pub fn domain_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim().trim_end_matches('.');
-    // The domain as the syntax layer reads one: Unicode or A-labels, any case.
+    // The domain as the syntax layer reads one.
     let address = mailvet_core::syntax::parse(&format!("postmaster@{name}")).map_err(|_| {
         ApiError::bad_request(
             "invalid_domain",
@@ -42,44 +60,64 @@ pub async fn check(req: &Request, name: &str, config: &Config) -> Result<Respons
             "Give a domain name, not an address literal.",
         ));
     }
-    let domain = address.ascii_domain().to_owned();
-    let url = req.url()?;
-    let mut ips = Vec::new();
-    let mut selectors = Vec::new();
-    for (key, value) in url.query_pairs() {
-        match key.as_ref() {
-            "ip" => ips.push(value.parse::<IpAddr>().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_ip",
-                    format!("ip={value} is not an IPv4 or IPv6 address."),
-                )
-            })?),
-            "dkim_selector" => {
-                let selector = value.trim();
-                let valid = !selector.is_empty()
-                    && selector.len() <= 63
-                    && selector
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-                if !valid {
-                    return Err(ApiError::bad_request(
-                        "invalid_dkim_selector",
-                        format!(
-                            "dkim_selector={value} is not a selector: letters, digits, '-', '_' and '.' (RFC 6376 §3.1)."
-                        ),
-                    ));
-                }
-                selectors.push(selector.to_owned());
-            }
-            _ => {}
-        }
-    }
+    Ok(address.ascii_domain().to_owned())
+}
+
+/// Sending addresses and DKIM selectors as given: read, checked and counted (`invalid_ip`,
+/// `invalid_dkim_selector`, `too_many_parameters`).
+pub fn parameters(
+    ips: &[String],
+    selectors: &[String],
+) -> Result<(Vec<IpAddr>, Vec<String>), ApiError> {
     if ips.len() > MAX_IPS || selectors.len() > MAX_SELECTORS {
         return Err(ApiError::bad_request(
             "too_many_parameters",
             format!("Give at most {MAX_IPS} ip and {MAX_SELECTORS} dkim_selector parameters."),
         ));
     }
+    let ips = ips
+        .iter()
+        .map(|value| {
+            value.trim().parse::<IpAddr>().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_ip",
+                    format!("ip={value} is not an IPv4 or IPv6 address."),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let selectors = selectors
+        .iter()
+        .map(|value| {
+            let selector = value.trim();
+            let valid = !selector.is_empty()
+                && selector.len() <= 63
+                && selector
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            if valid {
+                Ok(selector.to_owned())
+            } else {
+                Err(ApiError::bad_request(
+                    "invalid_dkim_selector",
+                    format!(
+                        "dkim_selector={value} is not a selector: letters, digits, '-', '_' and '.' (RFC 6376 §3.1)."
+                    ),
+                ))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((ips, selectors))
+}
+
+/// The sender-health report of `domain` (A-labels): DNS over DoH, MTA-STS over `fetch`, the
+/// blocklists through the prober when there is one.
+pub async fn report(
+    domain: &str,
+    ips: Vec<IpAddr>,
+    selectors: Vec<String>,
+    config: &Config,
+) -> DomainReport {
     let net = Edge {
         resolver: Resolver::new(&config.doh, config.doh_timeout),
     };
@@ -92,11 +130,11 @@ pub async fn check(req: &Request, name: &str, config: &Config) -> Result<Respons
         ),
         now: worker::Date::now().as_millis() / 1000,
     };
-    let mut report = domain::check(&domain, &options, &net).await;
+    let mut report = domain::check(domain, &options, &net).await;
     if let Some(prober) = &config.probe {
         blocklists(prober, &options.ips, &mut report).await;
     }
-    Ok(Response::from_json(&report)?)
+    report
 }
 
 /// The core's network for the checks: DoH through the Worker's resolver (and its cache), HTTPS
@@ -207,7 +245,7 @@ async fn ask_prober(
 
 /// A path segment with its %XX escapes decoded (an IDN domain comes as UTF-8 escapes); bytes
 /// that are not UTF-8 become U+FFFD, and the name then fails the syntax check.
-fn percent_decoded(segment: &str) -> String {
+pub fn percent_decoded(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -63,6 +63,9 @@ enum Route {
     List(String),
     ListRuns(String),
     ListChanges(String),
+    /// `/v1/monitors` and `/v1/monitors/{domain}`: watched sending domains.
+    Monitors,
+    Monitor(String),
     /// The cron's work (`POST /__cron`), which the front Worker's cron asks of the jobs engine.
     /// Only the engine knows it, and the engine has no public route: only the binding reaches it.
     #[cfg(feature = "jobs")]
@@ -80,6 +83,7 @@ impl Route {
             "/v1/jobs" => Some(Route::Jobs),
             "/v1/webhooks" => Some(Route::Webhooks),
             "/v1/lists" => Some(Route::Lists),
+            "/v1/monitors" => Some(Route::Monitors),
             #[cfg(feature = "jobs")]
             "/__cron" => Some(Route::Cron),
             _ => {
@@ -90,6 +94,8 @@ impl Route {
                     }
                 } else if let Some(name) = path.strip_prefix("/v1/domains/") {
                     id(name).map(Route::Domain)
+                } else if let Some(name) = path.strip_prefix("/v1/monitors/") {
+                    id(name).map(Route::Monitor)
                 } else if let Some(rest) = path.strip_prefix("/v1/lists/") {
                     if let Some(list) = rest.strip_suffix("/runs") {
                         id(list).map(Route::ListRuns)
@@ -121,6 +127,8 @@ impl Route {
             Route::Jobs | Route::Webhooks | Route::Lists => "GET, POST",
             Route::Job(_) => "GET, DELETE",
             Route::List(_) => "GET, PATCH, DELETE",
+            Route::Monitors => "GET",
+            Route::Monitor(_) => "GET, PUT, DELETE",
             Route::Webhook(_) => "DELETE",
             #[cfg(feature = "jobs")]
             Route::Cron => "POST",
@@ -195,8 +203,10 @@ async fn serve(
             | Route::Lists
             | Route::List(_)
             | Route::ListRuns(_)
-            | Route::ListChanges(_),
-            Method::Get | Method::Post | Method::Patch | Method::Delete,
+            | Route::ListChanges(_)
+            | Route::Monitors
+            | Route::Monitor(_),
+            Method::Get | Method::Post | Method::Put | Method::Patch | Method::Delete,
         ) if route.allow().contains(method.as_ref()) => {
             let config = Config::from_env(env)?;
             let access = authorize(req, &config)?;
@@ -251,6 +261,12 @@ async fn engine_api(
         (Route::List(id), _) => jobs::lists::get(env, owner, id).await,
         (Route::ListRuns(id), _) => jobs::lists::run_now(env, config, owner, id).await,
         (Route::ListChanges(id), _) => jobs::lists::changes(req, env, owner, id).await,
+        (Route::Monitors, _) => jobs::monitors::list(env, owner).await,
+        (Route::Monitor(name), Method::Put) => {
+            jobs::monitors::put(req, env, config, owner, name).await
+        }
+        (Route::Monitor(name), Method::Delete) => jobs::monitors::delete(env, owner, name).await,
+        (Route::Monitor(name), _) => jobs::monitors::get(env, owner, name).await,
         _ => Err(ApiError::method_not_allowed(route.allow())),
     }
 }

@@ -564,6 +564,9 @@ pub async fn sweep(env: &Env) -> worker::Result<()> {
     // Lists: runs that ended unseen, and runs that are due.
     lists::sweep(env, &config, &db, now).await?;
 
+    // Watched domains whose daily check is due.
+    super::monitors::sweep(env, &config, &db, now).await?;
+
     // Retention; the latest run of a list is kept as long as the list.
     let cutoff = now - i64::from(config.jobs.retention_days) * 86_400_000;
     let expired: Vec<Expired> = stmt(

@@ -10,6 +10,7 @@
 mod check;
 pub mod engine;
 pub mod lists;
+pub mod monitors;
 mod rows;
 mod store;
 mod webhooks;

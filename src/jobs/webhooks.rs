@@ -13,15 +13,22 @@ use serde::{Deserialize, Serialize};
 use worker::{D1Database, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Url};
 
 use super::engine::Work;
-use super::lists;
 use super::store::{self, int, stmt, text};
+use super::{lists, monitors};
 use crate::config::Config;
 use crate::deadline;
 use crate::error::ApiError;
 use crate::random;
 
 /// The events a webhook may ask for.
-pub const EVENTS: [&str; 3] = ["job.completed", "job.failed", "list.cleaned"];
+pub const EVENTS: [&str; 4] = [
+    "job.completed",
+    "job.failed",
+    "list.cleaned",
+    DOMAIN_CHANGED,
+];
+/// A watched domain's grade, a finding or a blocklist status changed (`monitors`).
+pub const DOMAIN_CHANGED: &str = "domain.changed";
 /// The longest delay a Queue message may carry (12 hours); longer steps of the schedule wait
 /// this long.
 const MAX_QUEUE_DELAY: u32 = 43_200;
@@ -157,10 +164,23 @@ pub async fn announce(env: &Env, db: &D1Database, id: &str, event: &str) -> work
     let Some(job) = store::job(db, id).await? else {
         return Ok(());
     };
+    announce_to(env, db, &job.owner, id, event).await
+}
+
+/// Sends one delivery of `event` about `subject` (a job's id; for `domain.changed`, a monitor
+/// check's) to each webhook of `owner` that asked for it.
+pub async fn announce_to(
+    env: &Env,
+    db: &D1Database,
+    owner: &str,
+    subject: &str,
+    event: &str,
+) -> worker::Result<()> {
+    let id = subject;
     let hooks: Vec<WebhookRecord> = stmt(
         db,
         "SELECT * FROM webhooks WHERE owner = ?1 AND disabled = 0",
-        &[text(&job.owner)],
+        &[text(owner)],
     )?
     .all()
     .await?
@@ -196,6 +216,7 @@ struct Payload<'a> {
 enum Data {
     Job(store::Job),
     List(lists::Cleaned),
+    Domain(monitors::Changed),
 }
 
 /// One attempt of one delivery; the next attempt is a new message with a delay.
@@ -218,9 +239,6 @@ pub async fn deliver(
     let Some(hook) = hook else {
         return Ok(());
     };
-    let Some(job) = store::job(&db, job_id).await? else {
-        return Ok(());
-    };
     let url = Url::parse(&hook.url)?;
     // The rule again at sending time: the configuration may have changed since.
     if webhook::url_allowed(
@@ -233,16 +251,33 @@ pub async fn deliver(
         worker::console_warn!("webhook {webhook_id}: its URL is no longer allowed");
         return Ok(());
     }
-    // The event's time is the job's end, the same in every attempt.
-    let timestamp = random::iso(job.finished_at.unwrap_or(job.created_at));
-    let data = if event == "list.cleaned" {
-        match lists::cleaned(&db, job_id).await? {
-            Some(cleaned) => Data::List(cleaned),
-            None => return Ok(()),
-        }
+    // The event's time is the job's end (or the check's), the same in every attempt.
+    let (at, data) = if event == DOMAIN_CHANGED {
+        let (Some(at), Some(changed)) = (
+            monitors::checked_at(&db, job_id).await?,
+            monitors::changed(&db, job_id).await?,
+        ) else {
+            return Ok(());
+        };
+        (at, Data::Domain(changed))
     } else {
-        Data::Job(store::job_object(&db, job, random::now_ms()).await?)
+        let Some(job) = store::job(&db, job_id).await? else {
+            return Ok(());
+        };
+        let at = job.finished_at.unwrap_or(job.created_at);
+        if event == "list.cleaned" {
+            match lists::cleaned(&db, job_id).await? {
+                Some(cleaned) => (at, Data::List(cleaned)),
+                None => return Ok(()),
+            }
+        } else {
+            (
+                at,
+                Data::Job(store::job_object(&db, job, random::now_ms()).await?),
+            )
+        }
     };
+    let timestamp = random::iso(at);
     let body = serde_json::to_string(&Payload {
         kind: event,
         timestamp,

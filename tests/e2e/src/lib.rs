@@ -6,6 +6,7 @@
 //! when the [`World`] is dropped. [`World::from_env`] attaches to a world someone else started.
 
 pub mod dns_client;
+pub mod hooks;
 pub mod http;
 pub mod prober;
 pub mod runner;
