@@ -41,11 +41,32 @@ impl Delivery {
 /// What a receiver has got so far.
 pub type Deliveries = Arc<Mutex<Vec<Delivery>>>;
 
+/// How a receiver answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// 204 to everything.
+    Ok,
+    /// 500 to the first attempt of each message (by `webhook-id`), 204 to the next.
+    FailFirst,
+    /// 500 to the first two attempts of each message, 204 to the third.
+    FailTwice,
+    /// 410 Gone.
+    Gone,
+}
+
 /// A webhook receiver on loopback that answers 204 and records each request: its URL and what
 /// it got.
 pub fn receiver() -> (String, Deliveries) {
+    receiver_answering(Answer::Ok)
+}
+
+/// A receiver that answers as `answer` says.
+pub fn receiver_answering(answer: Answer) -> (String, Deliveries) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
+    let url = format!(
+        "http://{}/hooks/mailvet",
+        listener.local_addr().expect("addr")
+    );
     let got: Deliveries = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&got);
     std::thread::spawn(move || {
@@ -75,10 +96,23 @@ pub fn receiver() -> (String, Deliveries) {
             if reader.read_exact(&mut body).is_err() {
                 continue;
             }
-            seen.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(Delivery { headers, body });
-            let reply = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            let delivery = Delivery { headers, body };
+            let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = seen
+                .iter()
+                .filter(|d| d.header("webhook-id") == delivery.header("webhook-id"))
+                .count();
+            seen.push(delivery);
+            drop(seen);
+            let status = match answer {
+                Answer::Ok => "204 No Content",
+                Answer::FailFirst if before >= 1 => "204 No Content",
+                Answer::FailTwice if before >= 2 => "204 No Content",
+                Answer::FailFirst | Answer::FailTwice => "500 Internal Server Error",
+                Answer::Gone => "410 Gone",
+            };
+            let reply =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             let _ = reader.get_mut().write_all(reply.as_bytes());
         }
     });

@@ -7,22 +7,22 @@
 //! - tests that kill or starve a Worker start their own.
 #![allow(clippy::print_stdout, reason = "a test runner reports on stdout")]
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use mailvet_e2e::World;
+use mailvet_e2e::hooks::{
+    Answer, Deliveries, Delivery, receiver, receiver_answering, signature_valid,
+};
 use mailvet_e2e::http::HttpResponse;
 use mailvet_e2e::runner::{self, Test};
 use mailvet_e2e::worker::{Options, Worker};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 struct Jobs {
     // Dropped in declaration order: the Workers before the world.
@@ -836,118 +836,6 @@ fn delete_removes_the_job(jobs: &Jobs) {
 }
 
 /// One request a receiver got.
-#[derive(Debug, Clone)]
-struct Delivery {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Delivery {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
-
-/// How a receiver answers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Answer {
-    /// 204 to everything.
-    Ok,
-    /// 500 to the first attempt of each message (by `webhook-id`), 204 to the next.
-    FailFirst,
-    /// 500 to the first two attempts of each message, 204 to the third.
-    FailTwice,
-    /// 410 Gone.
-    Gone,
-}
-
-/// A webhook receiver on loopback: records each request, answers 204.
-fn receiver() -> (String, Arc<Mutex<Vec<Delivery>>>) {
-    receiver_answering(Answer::Ok)
-}
-
-fn receiver_answering(answer: Answer) -> (String, Arc<Mutex<Vec<Delivery>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!(
-        "http://{}/hooks/mailvet",
-        listener.local_addr().expect("addr")
-    );
-    let got: Arc<Mutex<Vec<Delivery>>> = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&got);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut reader = BufReader::new(stream);
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut headers = Vec::new();
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
-                    break;
-                }
-                if let Some((n, v)) = line.trim_end().split_once(':') {
-                    headers.push((n.trim().to_owned(), v.trim().to_owned()));
-                }
-            }
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let delivery = Delivery { headers, body };
-            let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-            let before = seen
-                .iter()
-                .filter(|d| d.header("webhook-id") == delivery.header("webhook-id"))
-                .count();
-            let again = before > 0;
-            seen.push(delivery);
-            drop(seen);
-            let status = match answer {
-                Answer::Ok => "204 No Content",
-                Answer::FailFirst if again => "204 No Content",
-                Answer::FailFirst => "500 Internal Server Error",
-                Answer::FailTwice if before >= 2 => "204 No Content",
-                Answer::FailTwice => "500 Internal Server Error",
-                Answer::Gone => "410 Gone",
-            };
-            let reply =
-                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            let _ = reader.get_mut().write_all(reply.as_bytes());
-        }
-    });
-    (url, got)
-}
-
-/// The receiver's rule of Standard Webhooks v1, written here from the specification (not the
-/// core's): HMAC-SHA256 keyed by the base64 after `whsec_`, over `id.timestamp.body`.
-fn signature_valid(secret: &str, delivery: &Delivery) -> bool {
-    let Ok(key) = STANDARD.decode(secret.trim_start_matches("whsec_")) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-    mac.update(delivery.header("webhook-id").as_bytes());
-    mac.update(b".");
-    mac.update(delivery.header("webhook-timestamp").as_bytes());
-    mac.update(b".");
-    mac.update(&delivery.body);
-    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-    delivery
-        .header("webhook-signature")
-        .split(' ')
-        .any(|s| s == expected)
-}
-
 fn webhook_gets_one_signed_completed(jobs: &Jobs) {
     let (url, got) = receiver();
     let r = jobs
@@ -995,7 +883,7 @@ fn webhook_gets_one_signed_completed(jobs: &Jobs) {
     let id = job["id"].as_str().expect("id").to_owned();
     wait_for(&jobs.open, &id, None);
     // Other tests' jobs have the same owner: count the deliveries about this one.
-    let about_this = |got: &Arc<Mutex<Vec<Delivery>>>| -> Vec<Delivery> {
+    let about_this = |got: &Deliveries| -> Vec<Delivery> {
         got.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
@@ -1467,12 +1355,7 @@ fn register(jobs: &Jobs, url: &str) -> (String, String) {
 }
 
 /// Deliveries about job `id`, waiting up to `patience` for at least `count` of them.
-fn deliveries_about(
-    got: &Arc<Mutex<Vec<Delivery>>>,
-    id: &str,
-    count: usize,
-    patience: Duration,
-) -> Vec<Delivery> {
+fn deliveries_about(got: &Deliveries, id: &str, count: usize, patience: Duration) -> Vec<Delivery> {
     let about = || -> Vec<Delivery> {
         got.lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -8,26 +8,22 @@
 //!   cron test closes to keep a run going.
 #![allow(clippy::print_stdout, reason = "a test runner reports on stdout")]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use mailvet_core::dns::{RData, RecordType};
 use mailvet_e2e::World;
 use mailvet_e2e::dns_client;
+use mailvet_e2e::hooks::{Delivery, WorldEdit, receiver, reload_zones, signature_valid};
 use mailvet_e2e::http::HttpResponse;
 use mailvet_e2e::prober::{self, Prober};
 use mailvet_e2e::runner::{self, Test};
 use mailvet_e2e::worker::{Options, Worker};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 struct Lists {
     // Dropped in declaration order: the Workers before the prober and the world.
@@ -65,7 +61,7 @@ fn main() -> ExitCode {
         TESTS,
         || {
             let world = World::from_env_or_start().map_err(|e| format!("the mail world: {e}"))?;
-            let prober = Prober::start(&world, &prober_binary()?, TOKEN, HELO)?;
+            let prober = Prober::start(&world, &prober::beside_this_test()?, TOKEN, HELO)?;
             let gate = Gate::open_to(prober.url())?;
             let migrate = Options {
                 migrate: true,
@@ -110,16 +106,6 @@ fn main() -> ExitCode {
             println!("logs kept in {}", lists.world.dir().display());
         },
     )
-}
-
-/// The `mailvet` binary beside this test's own directory (`target/debug/mailvet`).
-fn prober_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or("no target directory")?;
-    prober::binary_in(dir)
 }
 
 // ---- the gate ----
@@ -350,53 +336,6 @@ fn assert_counts_follow_transitions(before: &Value, after: &Value) {
 
 // ---- the world, changed ----
 
-/// Edits to the world's data that are undone when dropped (the world may be shared).
-struct Changed<'a> {
-    world: &'a World,
-    saved: Vec<(PathBuf, String)>,
-}
-
-impl<'a> Changed<'a> {
-    fn new(world: &'a World) -> Self {
-        Changed {
-            world,
-            saved: Vec::new(),
-        }
-    }
-
-    /// Replaces `old` by `new` in the world's file `name`.
-    fn edit(&mut self, name: &str, old: &str, new: &str) {
-        let path = self.world.dir().join(name);
-        let text = std::fs::read_to_string(&path).expect("a world file");
-        assert!(text.contains(old), "{name} has no {old:?}");
-        std::fs::write(&path, text.replace(old, new)).expect("write");
-        self.saved.push((path, text));
-    }
-}
-
-impl Drop for Changed<'_> {
-    fn drop(&mut self) {
-        for (path, text) in self.saved.drain(..).rev() {
-            let _ = std::fs::write(path, text);
-        }
-        reload_zones(self.world);
-    }
-}
-
-/// unbound reads its zone files again on SIGHUP.
-fn reload_zones(world: &World) {
-    let pids = std::fs::read_to_string(world.dir().join("pids")).expect("the world's pids");
-    let pid = pids
-        .lines()
-        .find_map(|l| l.strip_suffix(" unbound"))
-        .expect("unbound's pid");
-    let status = Command::new("kill")
-        .args(["-HUP", pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
 /// The MX records the world answers for `name` now.
 fn mx_of(world: &World, name: &str) -> Option<usize> {
     dns_client::query_udp(world.dns_addr(), 11, name, RecordType::Mx)
@@ -407,85 +346,6 @@ fn mx_of(world: &World, name: &str) -> Option<usize> {
                 .filter(|r| matches!(r.data, RData::Mx { .. }))
                 .count()
         })
-}
-
-// ---- webhooks ----
-
-#[derive(Debug, Clone)]
-struct Delivery {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Delivery {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
-
-/// A webhook receiver on loopback: records each request, answers 204.
-fn receiver() -> (String, Arc<Mutex<Vec<Delivery>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
-    let got: Arc<Mutex<Vec<Delivery>>> = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&got);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut reader = BufReader::new(stream);
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut headers = Vec::new();
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
-                    break;
-                }
-                if let Some((n, v)) = line.trim_end().split_once(':') {
-                    headers.push((n.trim().to_owned(), v.trim().to_owned()));
-                }
-            }
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            seen.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(Delivery { headers, body });
-            let reply = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-            let _ = reader.get_mut().write_all(reply.as_bytes());
-        }
-    });
-    (url, got)
-}
-
-/// The receiver's rule of Standard Webhooks v1, written here from the specification (not the
-/// core's): HMAC-SHA256 keyed by the base64 after `whsec_`, over `id.timestamp.body`.
-fn signature_valid(secret: &str, delivery: &Delivery) -> bool {
-    let Ok(key) = STANDARD.decode(secret.trim_start_matches("whsec_")) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-    mac.update(delivery.header("webhook-id").as_bytes());
-    mac.update(b".");
-    mac.update(delivery.header("webhook-timestamp").as_bytes());
-    mac.update(b".");
-    mac.update(&delivery.body);
-    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-    delivery
-        .header("webhook-signature")
-        .split(' ')
-        .any(|s| s == expected)
 }
 
 // ---- tests ----
@@ -540,7 +400,7 @@ fn a_second_run_finds_what_changed(lists: &Lists) {
     assert_eq!(counts(&first), [5, 0, 2, 0], "{first}");
     assert_eq!(first["transitions"], json!([]), "{first}");
 
-    let mut changed = Changed::new(&lists.world);
+    let mut changed = WorldEdit::new(&lists.world);
     changed.edit("mailboxes", "leaving@decay.test:             accept\n", "");
     changed.edit(
         "zones/decay.test.zone",
