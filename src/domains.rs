@@ -11,12 +11,13 @@ use mailvet_core::sender::dnsbl::Entry;
 use mailvet_core::sender::domain::{self, Blocklists, DomainReport, Net, Options};
 use mailvet_core::sender::spf::{Answer, QueryType};
 use serde::{Deserialize, Serialize};
-use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use worker::{Fetch, Request, RequestInit, RequestRedirect, Response};
 
 use crate::config::{Config, ProbeConfig};
 use crate::deadline;
 use crate::doh::Resolver;
 use crate::error::ApiError;
+use crate::probe;
 
 /// The most `ip` and `dkim_selector` parameters one request may give.
 const MAX_IPS: usize = 10;
@@ -217,16 +218,7 @@ async fn ask_prober(
     let url = first
         .join("dnsbl")
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let headers = Headers::new();
-    headers.set("Content-Type", "application/json")?;
-    if let Some(token) = &prober.token {
-        headers.set("Authorization", &format!("Bearer {token}"))?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(serde_json::to_string(body)?.into()));
-    let request = Request::new_with_init(url.as_str(), &init)?;
+    let request = probe::post(url.as_str(), prober, &serde_json::to_string(body)?)?;
     let answer = deadline::within(prober.timeout, |signal| async move {
         let mut response = Fetch::Request(request).send_with_signal(&signal).await?;
         match response.status_code() {

@@ -197,7 +197,8 @@ fn batch_request(
     post(url.as_str(), config, &serde_json::to_string(body)?)
 }
 
-fn post(url: &str, config: &ProbeConfig, body: &str) -> worker::Result<Request> {
+/// `POST url` to a prober with its token and a JSON body.
+pub fn post(url: &str, config: &ProbeConfig, body: &str) -> worker::Result<Request> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     if let Some(token) = &config.token {

@@ -863,29 +863,8 @@ pub async fn changes(
     owner: &str,
     id: &str,
 ) -> Result<Response, ApiError> {
-    let jsonl = match param(req, "format")?.as_deref() {
-        None | Some("csv") => false,
-        Some("jsonl") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_format",
-                "format must be csv or jsonl.",
-            ));
-        }
-    };
-    let to: Vec<String> = match param(req, "to")? {
-        None => Vec::new(),
-        Some(v) => v.split(',').map(|s| s.trim().to_owned()).collect(),
-    };
-    if to
-        .iter()
-        .any(|v| !["valid", "risky", "invalid", "unknown"].contains(&v.as_str()))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_verdict",
-            "to must list valid, risky, invalid or unknown, separated by commas.",
-        ));
-    }
+    let jsonl = super::jsonl_format(req)?;
+    let to = super::verdicts_param(req, "to")?;
     let run = match param(req, "run")? {
         None => None,
         Some(n) => Some(n.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {

@@ -496,25 +496,21 @@ impl Writer {
     }
 }
 
-/// `GET /v1/jobs/{id}/results?verdict=&format=csv|jsonl&partial=true`: every row in order,
-/// read from D1 a page at a time as the answer is sent.
-pub async fn results(
-    req: &Request,
-    env: &Env,
-    owner: &str,
-    id: &str,
-) -> Result<Response, ApiError> {
-    let jsonl = match param(req, "format")?.as_deref() {
-        None | Some("csv") => false,
-        Some("jsonl") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_format",
-                "format must be csv or jsonl.",
-            ));
-        }
-    };
-    let verdicts: Vec<String> = match param(req, "verdict")? {
+/// `format=csv|jsonl` of a download (CSV by default): whether it is JSON lines.
+fn jsonl_format(req: &Request) -> Result<bool, ApiError> {
+    match param(req, "format")?.as_deref() {
+        None | Some("csv") => Ok(false),
+        Some("jsonl") => Ok(true),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_format",
+            "format must be csv or jsonl.",
+        )),
+    }
+}
+
+/// A parameter that lists verdicts (`verdict=valid,risky`, `to=invalid`); none: all.
+fn verdicts_param(req: &Request, name: &str) -> Result<Vec<String>, ApiError> {
+    let verdicts: Vec<String> = match param(req, name)? {
         None => Vec::new(),
         Some(v) => v.split(',').map(|s| s.trim().to_owned()).collect(),
     };
@@ -524,9 +520,22 @@ pub async fn results(
     {
         return Err(ApiError::bad_request(
             "invalid_verdict",
-            "verdict must list valid, risky, invalid or unknown, separated by commas.",
+            format!("{name} must list valid, risky, invalid or unknown, separated by commas."),
         ));
     }
+    Ok(verdicts)
+}
+
+/// `GET /v1/jobs/{id}/results?verdict=&format=csv|jsonl&partial=true`: every row in order,
+/// read from D1 a page at a time as the answer is sent.
+pub async fn results(
+    req: &Request,
+    env: &Env,
+    owner: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let jsonl = jsonl_format(req)?;
+    let verdicts = verdicts_param(req, "verdict")?;
     let partial = param(req, "partial")?.as_deref() == Some("true");
     let db = env.d1("DB")?;
     let record = store::job_of(&db, id, owner)
