@@ -28,6 +28,10 @@ const TESTS: &[Test<Watch>] = &[
         "monitors_are_listed_and_deleted",
         monitors_are_listed_and_deleted,
     ),
+    (
+        "openapi_documents_the_monitors",
+        openapi_documents_the_monitors,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -209,4 +213,48 @@ fn monitors_are_listed_and_deleted(w: &Watch) {
         (status, error["error"]["code"].as_str()),
         (404, Some("monitor_not_found"))
     );
+}
+
+/// Every route, status and error code these tests use is in `src/openapi.json`, and
+/// `domain.changed` is a documented webhook event.
+fn openapi_documents_the_monitors(w: &Watch) {
+    let (status, doc) = call(w, "GET", "/openapi.json", None);
+    assert_eq!(status, 200);
+    let paths = &doc["paths"];
+    for method in ["put", "get", "delete"] {
+        assert!(
+            paths["/v1/monitors/{domain}"][method].is_object(),
+            "{method}"
+        );
+    }
+    assert!(paths["/v1/monitors"]["get"].is_object());
+    for status in ["200", "201", "400", "409"] {
+        assert!(
+            paths["/v1/monitors/{domain}"]["put"]["responses"][status].is_object(),
+            "{status}"
+        );
+    }
+    let text = doc.to_string();
+    for code in [
+        "monitor_not_found",
+        "invalid_next_check_at",
+        "invalid_ip",
+        "too_many_monitors",
+    ] {
+        assert!(text.contains(code), "{code} is not documented");
+    }
+    let events = &doc["components"]["schemas"]["WebhookEventType"]["enum"];
+    assert!(
+        events
+            .as_array()
+            .expect("events")
+            .contains(&json!("domain.changed"))
+    );
+    assert!(doc["webhooks"]["domain.changed"].is_object());
+    for field in ["checked_at", "grade", "findings", "dnsbl", "changes"] {
+        assert!(
+            doc["components"]["schemas"]["MonitorCheck"]["properties"][field].is_object(),
+            "{field}"
+        );
+    }
 }
