@@ -190,7 +190,9 @@ fn list_with_two_runs(world: &World, worker: &Worker) -> Result<String, String> 
     drop(edit);
     let changed = &list["history"][1]["transitions"];
     if *changed != json!([{ "from": "valid", "to": "invalid", "rows": 1 }]) {
-        return Err(format!("run 2 should have moved one row to invalid: {list}"));
+        return Err(format!(
+            "run 2 should have moved one row to invalid: {list}"
+        ));
     }
     Ok(id)
 }
