@@ -93,7 +93,7 @@ function detailView() {
   const legend = VERDICTS.map((v) => `<span class="key"><span class="swatch v-${v}"></span>${t(v)}</span>`).join(" ");
   const runRows = runs
     .map(
-      (r) => `<tr data-run="${r.run}"><th scope="row">#${r.run}</th><td>${dateTime(r.started_at)}</td>${VERDICTS.map((v) =>
+      (r) => `<tr data-run="${r.run}"><th scope="row">#${r.run}</th><td class="date">${dateTime(r.started_at)}</td>${VERDICTS.map((v) =>
         r.counts ? `<td class="n" data-verdict="${v}" data-value="${r.counts[v]}">${num(r.counts[v])} (${pct(r.counts[v], total(r.counts))})</td>` : "<td></td>",
       ).join("")}<td class="n">${num(r.transitions.reduce((s, x) => s + x.rows, 0))}</td></tr>`,
     )
@@ -101,7 +101,7 @@ function detailView() {
   const running = list.status === "running" ? `<p class="note" id="list-running">${t("lists.running")}</p>` : "";
   return `<div class="card" id="list" data-id="${list.id}">
   <h3>${esc(list.name || list.id.slice(0, 8))}</h3>
-  <p>${t("lists.every", { n: days(list.every) })} · ${t("col.next")}: ${dateTime(list.next_run_at)} · ${num(list.total_rows)} ${t("col.rows")}</p>
+  <p>${t("lists.every", { n: days(list.every) })} · ${t("col.next")}: ${dateTime(list.next_run_at)} · ${t("results.total", { n: num(list.total_rows) })}</p>
   <p><button id="run-now"${list.status === "running" ? " disabled" : ""}>${t("lists.runNow")}</button></p>${running}
 </div>
 <div class="grid">
