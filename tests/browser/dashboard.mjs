@@ -2,9 +2,11 @@
 // playwright-core, against a running Worker (no keys) with its jobs engine, the real prober and
 // the mail world (tests/e2e/tests/dashboard.rs starts them and runs this file).
 //
-//   DASHBOARD_LIST=ID node tests/browser/dashboard.mjs http://127.0.0.1:PORT [WORD…]
+//   DASHBOARD_LIST=ID DASHBOARD_KEYED_URL=URL DASHBOARD_KEY=KEY \
+//     node tests/browser/dashboard.mjs http://127.0.0.1:PORT [WORD…]
 //
-// DASHBOARD_LIST names a list with two runs that the harness made. Runs the tests whose name
+// DASHBOARD_LIST names a list with two runs that the harness made; DASHBOARD_KEYED_URL is a
+// second Worker that has SECRET_KEYS, with DASHBOARD_KEY one of them. Runs the tests whose name
 // contains a WORD (all without one), in order (later ones reuse what earlier ones made), prints
 // one line per test and last "N passed, N failed"; exits non-zero on a failure. Screenshots go
 // to $CARGO_TARGET_DIR/dashboard-screenshots (target/dashboard-screenshots).
@@ -13,7 +15,7 @@
 // user1@d1.wild.test on the page and prints how long it took to see the finished charts.
 
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -68,8 +70,9 @@ const number = (text) => Number(text.replace(/[^\d]/g, ""));
 
 let browser;
 
-/** A page of the dashboard in a fresh context: `locale` drives navigator.language. */
-async function open(path = "", { locale = "en-US", width = 1280 } = {}) {
+/** A page of the dashboard in a fresh context: `locale` drives navigator.language; `at` is the
+ * Worker (the one without keys unless told). */
+async function open(path = "", { locale = "en-US", width = 1280, at = base } = {}) {
   const context = await browser.newContext({
     locale,
     viewport: { width, height: width < 500 ? 844 : 900 },
@@ -79,7 +82,7 @@ async function open(path = "", { locale = "en-US", width = 1280 } = {}) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
   page.on("console", (m) => m.type() === "error" && errors.push(`${m.text()} (${m.location().url})`));
-  await page.goto(`${base}/dashboard/${path}`);
+  await page.goto(`${at}/dashboard/${path}`);
   return { page, context, errors };
 }
 
@@ -135,7 +138,72 @@ async function downloaded(page, link) {
   return readFileSync(await download.path(), "utf8");
 }
 
+/** The Worker with SECRET_KEYS, and its key (tests/e2e/tests/dashboard.rs). */
+const keyed = process.env.DASHBOARD_KEYED_URL;
+const secret = process.env.DASHBOARD_KEY;
+
 const tests = {
+  async "a secret key is asked once, kept in the tab only, sent as a bearer, never in a URL"() {
+    assert.ok(keyed && secret, "DASHBOARD_KEYED_URL and DASHBOARD_KEY");
+    const { page, context, errors } = await open("#lists", { at: keyed });
+    const requests = [];
+    page.on("request", (r) => requests.push(r));
+    const dialog = page.locator("#key-dialog");
+    await dialog.waitFor({ state: "visible" });
+    await dialog.locator("input").fill(secret);
+    await dialog.locator("button[value=ok]").click();
+    await page.getByText("No saved lists yet.").waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("mailvet.secretKey")), secret);
+    assert.equal(await page.evaluate(() => localStorage.getItem("mailvet.secretKey")), null);
+    // A job with the key, and a download through it (a Blob: the link has no key to carry).
+    await page.goto(`${keyed}/dashboard/`);
+    await pickFile(page, join(root, "tests/data/lists/awkward.csv"));
+    const { id } = await startAndFinish(page, "syntax");
+    const text = await downloaded(page, page.locator("a.download[data-bucket=all]"));
+    assert.equal(csv(text).length - 1, 8, "the header and the 8 rows");
+    const apiCalls = requests.filter((r) => new URL(r.url()).pathname.startsWith("/v1/"));
+    assert.ok(apiCalls.length >= 3, `${apiCalls.length} API calls`);
+    for (const r of apiCalls) {
+      assert.equal(r.headers().authorization, `Bearer ${secret}`, r.url());
+    }
+    assert.ok(requests.every((r) => !r.url().includes(secret)), "no URL carries the key");
+    assert.ok(!page.url().includes(secret));
+    // The job is the key's: without it, the Worker says 401.
+    const r = await fetch(`${keyed}/v1/jobs/${id}`);
+    assert.equal(r.status, 401);
+    // Asked once: the dialog did not come back, and the browser saw one 401 (its console logs
+    // it), the first call's.
+    assert.equal(await dialog.isVisible(), false);
+    const unauthorized = errors.filter((e) => String(e).includes("status of 401"));
+    assert.equal(unauthorized.length, 1, unauthorized.join("\n"));
+    assert.deepEqual(errors.filter((e) => !unauthorized.includes(e)), []);
+    await context.close();
+  },
+
+  async "cancel stops a running job and deletes it"() {
+    // Mail servers that stall: the job stays running while the button is pressed.
+    const file = join(shots, "..", "dashboard-tarpit.csv");
+    writeFileSync(file, "email\n" + Array.from({ length: 20 }, (_, i) => `user${i}@tarpit.test`).join("\n") + "\n");
+    const { page, context } = await open();
+    await pickFile(page, file);
+    await page.locator("input[name=checks][value=smtp]").check();
+    await page.locator("#start").click();
+    await page.waitForURL(/#job\/[0-9a-f]{32}$/);
+    const id = new URL(page.url()).hash.slice("#job/".length);
+    const cancel = page.locator("#cancel");
+    await cancel.waitFor();
+    const [deleted] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === `/v1/jobs/${id}` && r.request().method() === "DELETE"),
+      cancel.click(),
+    ]);
+    assert.equal(deleted.status(), 204);
+    await page.getByText("The job was cancelled and its rows deleted.").waitFor();
+    const r = await fetch(`${base}/v1/jobs/${id}`);
+    assert.equal(r.status, 404, "the job is gone");
+    await context.close();
+  },
+
+
   async "the awkward CSV: preview, column, progress, charts equal the job, a bucket download"() {
     const { page, errors } = await open("", { locale: "en-US" });
     await page.goto(`${base}/dashboard`);

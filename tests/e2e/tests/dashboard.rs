@@ -7,7 +7,8 @@
 //!
 //! Before the browser starts, a list is made with two runs between which the world changed
 //! (`moving.decay.test` loses its MX), so that its view has a trend and changes to show; its id
-//! goes to the script as `DASHBOARD_LIST`.
+//! goes to the script as `DASHBOARD_LIST`. A second Worker has a secret key, for the key dialog
+//! (`DASHBOARD_KEYED_URL`, `DASHBOARD_KEY`).
 //!
 //! Needs the Worker built (`scripts/build-worker`) and `cargo build -p mailvet`.
 #![allow(clippy::print_stdout, reason = "a test binary reports on stdout")]
@@ -25,6 +26,7 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "dashboard-test-token";
 const HELO: &str = "dashboard.mailvet.test";
+const SECRET_KEY: &str = "sk_test_dashboard_0123456789";
 /// How long a job or run of a few rows may take on a loaded two-core machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -69,6 +71,15 @@ fn main() -> ExitCode {
         Ok(worker) => worker,
         Err(e) => return fail(format!("the Worker: {e}")),
     };
+    // The same with a secret key, for the key dialog.
+    let keyed = match Worker::start_with(
+        &world,
+        &[("SECRET_KEYS", SECRET_KEY), ("DOH_TIMEOUT_MS", "20000")],
+        &options,
+    ) {
+        Ok(worker) => worker,
+        Err(e) => return fail(format!("the Worker with a key: {e}")),
+    };
     let list = match list_with_two_runs(&world, &worker) {
         Ok(list) => list,
         Err(e) => return fail(format!("the list with two runs: {e}")),
@@ -76,6 +87,8 @@ fn main() -> ExitCode {
     let status = Command::new("node")
         .current_dir(&root)
         .env("DASHBOARD_LIST", list)
+        .env("DASHBOARD_KEYED_URL", keyed.url(""))
+        .env("DASHBOARD_KEY", SECRET_KEY)
         .arg("tests/browser/dashboard.mjs")
         .arg(worker.url(""))
         .args(words)
