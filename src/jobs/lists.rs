@@ -392,21 +392,7 @@ struct ListPage {
 pub async fn list(req: &Request, env: &Env, owner: &str) -> Result<Response, ApiError> {
     let page = Page::of(req)?;
     let db = env.d1("DB")?;
-    let records: Vec<ListRecord> = stmt(
-        &db,
-        "SELECT * FROM lists WHERE owner = ?1 \
-         AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
-         ORDER BY created_at DESC, id DESC LIMIT ?4",
-        &[
-            text(owner),
-            page.before.clone(),
-            text(&page.before_id),
-            int(page.limit),
-        ],
-    )?
-    .all()
-    .await?
-    .results()?;
+    let records: Vec<ListRecord> = page.rows(&db, "lists", owner).await?;
     let next_cursor = page.next(
         records.len(),
         records.last().map(|r| (r.created_at, r.id.as_str())),

@@ -304,6 +304,33 @@ struct Page {
 }
 
 impl Page {
+    /// The owner's rows of `table` (`jobs` or `lists`: both have `owner`, `created_at`, `id`) on
+    /// this page, newest first.
+    async fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        db: &worker::D1Database,
+        table: &str,
+        owner: &str,
+    ) -> worker::Result<Vec<T>> {
+        stmt(
+            db,
+            &format!(
+                "SELECT * FROM {table} WHERE owner = ?1 \
+                 AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
+                 ORDER BY created_at DESC, id DESC LIMIT ?4"
+            ),
+            &[
+                text(owner),
+                self.before.clone(),
+                text(&self.before_id),
+                int(self.limit),
+            ],
+        )?
+        .all()
+        .await?
+        .results()
+    }
+
     /// `limit=` and `cursor=` (a `next_cursor` as given: the last item's creation time and id).
     fn of(req: &Request) -> Result<Page, ApiError> {
         let limit = match param(req, "limit")? {
@@ -356,21 +383,7 @@ impl Page {
 pub async fn list(req: &Request, env: &Env, owner: &str) -> Result<Response, ApiError> {
     let page = Page::of(req)?;
     let db = env.d1("DB")?;
-    let records: Vec<store::JobRecord> = stmt(
-        &db,
-        "SELECT * FROM jobs WHERE owner = ?1 \
-         AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
-         ORDER BY created_at DESC, id DESC LIMIT ?4",
-        &[
-            text(owner),
-            page.before.clone(),
-            text(&page.before_id),
-            int(page.limit),
-        ],
-    )?
-    .all()
-    .await?
-    .results()?;
+    let records: Vec<store::JobRecord> = page.rows(&db, "jobs", owner).await?;
     let next_cursor = page.next(
         records.len(),
         records.last().map(|r| (r.created_at, r.id.as_str())),

@@ -835,34 +835,14 @@ fn delete_removes_the_job(jobs: &Jobs) {
     assert_eq!(again.status, 404);
 }
 
-/// One request a receiver got.
 fn webhook_gets_one_signed_completed(jobs: &Jobs) {
     let (url, got) = receiver();
-    let r = jobs
-        .open
-        .request(
-            "POST",
-            "/v1/webhooks",
-            &[("Content-Type", "application/json")],
-            Some(
-                json!({ "url": url, "events": ["job.completed"] })
-                    .to_string()
-                    .as_bytes(),
-            ),
-        )
-        .expect("POST /v1/webhooks");
-    assert_eq!(r.status, 201, "{}", r.text());
-    let hook = json_of(&r);
-    let secret = hook["secret"]
-        .as_str()
-        .expect("the secret, shown once")
-        .to_owned();
-    assert!(secret.starts_with("whsec_"), "{hook}");
+    let (hook_id, secret) = register(jobs, &url);
+    assert!(secret.starts_with("whsec_"), "{secret}");
     assert!(
         STANDARD.decode(&secret[6..]).is_ok_and(|k| k.len() >= 24),
         "{secret}"
     );
-    let hook_id = hook["id"].as_str().expect("id").to_owned();
     let listed = json_of(&jobs.open.get("/v1/webhooks").expect("GET"));
     let mine = listed["webhooks"]
         .as_array()

@@ -198,19 +198,7 @@ fn a_job_probes_mailboxes_through_the_prober(p: &Pipeline) {
     assert_eq!(job["checks"], "smtp", "{job}");
     let id = job["id"].as_str().expect("id").to_owned();
     let started = std::time::Instant::now();
-    let job = loop {
-        let r = p.worker.get(&format!("/v1/jobs/{id}")).expect("GET");
-        let job: Value = serde_json::from_slice(&r.body).expect("JSON");
-        if job["status"] == "completed" {
-            break job;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "not completed: {job}\n{}",
-            p.worker.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let job = completed(&p.worker, &id, started, Duration::from_secs(120));
     assert_eq!(job["processed"], rows.len(), "{job}");
     assert_eq!(
         job["duplicates"], 1,
@@ -289,19 +277,7 @@ fn a_dead_prober_hands_its_domains_to_the_next(p: &Pipeline) {
     let job: Value = serde_json::from_slice(&r.body).expect("JSON");
     let id = job["id"].as_str().expect("id").to_owned();
     let started = std::time::Instant::now();
-    let job = loop {
-        let r = p.two_probers.get(&format!("/v1/jobs/{id}")).expect("GET");
-        let job: Value = serde_json::from_slice(&r.body).expect("JSON");
-        if job["status"] == "completed" {
-            break job;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "not completed: {job}\n{}",
-            p.two_probers.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    let job = completed(&p.two_probers, &id, started, Duration::from_secs(120));
     let rows = dead_first.len() * 3;
     assert_eq!(job["reasons"]["mailbox_not_found"], rows, "{job}");
     assert_eq!(job["counts"]["invalid"], rows, "{job}");
@@ -329,25 +305,7 @@ fn a_10000_row_smtp_job_completes_and_adds_up(p: &Pipeline) {
     assert_eq!(r.status, 202, "{}", r.text());
     let job: Value = serde_json::from_slice(&r.body).expect("JSON");
     let id = job["id"].as_str().expect("id").to_owned();
-    let job = loop {
-        // The local runtime may be too busy with chunks to answer a poll at once: such a poll
-        // says nothing, and the next one is asked.
-        let job: Value = p
-            .worker
-            .get(&format!("/v1/jobs/{id}"))
-            .ok()
-            .and_then(|r| serde_json::from_slice(&r.body).ok())
-            .unwrap_or(Value::Null);
-        if job["status"] == "completed" {
-            break job;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "not completed: {job}\n{}",
-            p.worker.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let job = completed(&p.worker, &id, started, Duration::from_secs(600));
     println!(
         "  10,000 rows with checks=smtp in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -360,4 +318,26 @@ fn a_10000_row_smtp_job_completes_and_adds_up(p: &Pipeline) {
     assert_eq!(counted, rows, "{job}");
     assert_eq!(job["counts"]["invalid"], rows, "{job}");
     assert_eq!(job["reasons"]["mailbox_not_found"], rows, "{job}");
+}
+
+/// Job `id` once it is completed, polled until `limit` after `started`. The local runtime may
+/// be too busy with chunks to answer a poll at once: such a poll says nothing, and the next one
+/// is asked.
+fn completed(worker: &Worker, id: &str, started: std::time::Instant, limit: Duration) -> Value {
+    loop {
+        let job: Value = worker
+            .get(&format!("/v1/jobs/{id}"))
+            .ok()
+            .and_then(|r| serde_json::from_slice(&r.body).ok())
+            .unwrap_or(Value::Null);
+        if job["status"] == "completed" {
+            return job;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not completed: {job}\n{}",
+            worker.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }
