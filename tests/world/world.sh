@@ -57,9 +57,22 @@ port_in_use() {
 # Ports this world has already taken (pick_port runs in a subshell and cannot record them).
 declare -a taken_ports=()
 
+# Where free ports are picked: below the kernel's ephemeral range (ip_local_port_range), from
+# which every outgoing connection of this machine takes its local port. A port picked inside it
+# can be taken by some client's connect() between the pick and the server's bind(); that once
+# failed a CI run (exim: "Address already in use"). Above the range when there is no room below.
+read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || { eph_lo=32768 eph_hi=60999; }
+if ((eph_lo > 12000)); then
+  readonly PORT_LO=10000 PORT_SPAN=$((eph_lo - 10000))
+elif ((eph_hi < 63000)); then
+  readonly PORT_LO=$((eph_hi + 1)) PORT_SPAN=$((65535 - eph_hi))
+else
+  readonly PORT_LO=20000 PORT_SPAN=40000
+fi
+
 # Prints a port from the variable named $1 when it is set, else a free one. Random picks keep two
 # worlds started at the same moment apart; the servers are configured not to share a port, so a
-# collision fails loudly instead of splitting traffic.
+# collision fails loudly instead of splitting traffic, and `up` then tries again with new ports.
 pick_port() {
   local fixed=${!1:-} p
   if [[ -n $fixed ]]; then
@@ -68,7 +81,7 @@ pick_port() {
     p=$fixed
   else
     for _ in $(seq 1 100); do
-      p=$((20000 + SRANDOM % 40000))
+      p=$((PORT_LO + SRANDOM % PORT_SPAN))
       [[ " ${taken_ports[*]} " == *" $p "* ]] && continue
       port_in_use "$p" || break
     done
@@ -137,6 +150,72 @@ exim_ready() {
   [[ $line == 220\ * ]]
 }
 
+pick_ports() {
+  taken_ports=()
+  local name
+  for name in DOH DNS SMTP UNBOUND; do
+    vars[${name}_PORT]=$(pick_port "MAILVET_WORLD_${name}_PORT")
+    taken_ports+=("${vars[${name}_PORT]}")
+  done
+}
+
+# Writes every server's configuration into the world's directory.
+configure() {
+  local zone name
+  render "$here/unbound.conf.in" "$dir/unbound.conf"
+  for zone in "$here"/zones/*.zone; do
+    name=$(basename "$zone" .zone)
+    cp "$zone" "$dir/zones/"
+    printf 'server:\n  local-zone: "%s." transparent\nauth-zone:\n  name: "%s."\n  zonefile: "%s"\n  for-downstream: no\n  for-upstream: yes\n  fallback-enabled: no\n' \
+      "$name" "$name" "$dir/zones/$name.zone" >>"$dir/unbound.conf"
+  done
+  render "$here/dnsdist.conf.in" "$dir/dnsdist.conf"
+  render "$here/exim.conf.in" "$dir/exim.conf"
+  cp "$here/mailboxes" "$dir/mailboxes"
+}
+
+# Whether a server said that its port was taken. exim does not exit then: it waits 30 s and
+# tries again, so its log is read while it waits.
+port_taken() {
+  grep -qs 'Address already in use' "$dir"/{unbound,dnsdist,exim}.log "$dir"/exim/log/{mainlog,paniclog}
+}
+
+# Starts the supervisor and waits until every server answers. Returns 1 when a server lost its
+# port to another process (the world is still running then); ends `up` on any other failure.
+start_and_wait() {
+  : >"$dir/pids"
+  # setsid execs at once here (a background job is no group leader), so $! is the supervisor.
+  setsid "$here/world.sh" supervise "$dir" </dev/null >"$dir/supervisor.log" 2>&1 &
+  printf '%s supervisor\n' "$!" >>"$dir/pids"
+
+  local deadline=$(($(now_ms) + START_TIMEOUT_MS)) waiting=("${SERVERS[@]}") still s pid
+  while :; do
+    still=()
+    for s in "${waiting[@]}"; do
+      if ! pid=$(pid_of "$s"); then
+        still+=("$s")
+      elif ! kill -0 "$pid" 2>/dev/null; then
+        port_taken && return 1
+        log_tail "$dir/$s.log"
+        [[ $s == exim ]] && log_tail "$dir/exim/log/paniclog"
+        fail "$s exited at start"
+      # dnsdist is asked through unbound, so it is only asked once unbound is up.
+      elif [[ $s == dnsdist && " ${still[*]} " == *" unbound "* ]] || ! "${s}_ready"; then
+        still+=("$s")
+      fi
+    done
+    waiting=("${still[@]}")
+    ((${#waiting[@]} == 0)) && return 0
+    port_taken && return 1
+    if (($(now_ms) > deadline)); then
+      for s in "${waiting[@]}"; do log_tail "$dir/$s.log"; done
+      [[ " ${waiting[*]} " == *" exim "* ]] && log_tail "$dir/exim/log/mainlog"
+      fail "not answering after $((START_TIMEOUT_MS / 1000)) s: ${waiting[*]}"
+    fi
+    sleep 0.01
+  done
+}
+
 up() {
   [[ -e $dir/pids ]] && die "$dir/pids exists: run 'world.sh down $dir' first"
   mkdir -p "$dir"/{zones,tls,exim/spool,exim/log}
@@ -144,13 +223,6 @@ up() {
 
   vars[DIR]=$dir
   vars[TARPIT_HOST]=$TARPIT_HOST
-  vars[DOH_PORT]=$(pick_port MAILVET_WORLD_DOH_PORT)
-  taken_ports+=("${vars[DOH_PORT]}")
-  vars[DNS_PORT]=$(pick_port MAILVET_WORLD_DNS_PORT)
-  taken_ports+=("${vars[DNS_PORT]}")
-  vars[SMTP_PORT]=$(pick_port MAILVET_WORLD_SMTP_PORT)
-  taken_ports+=("${vars[SMTP_PORT]}")
-  vars[UNBOUND_PORT]=$(pick_port MAILVET_WORLD_UNBOUND_PORT)
   # exim also answers on ::1, for the AAAA-only MX host, where the loopback has an IPv6 address.
   local ipv6=0
   vars[IPV6_INTERFACE]=''
@@ -180,45 +252,17 @@ up() {
   } 2>"$dir/openssl.log" ||
     { log_tail "$dir/openssl.log"; fail "openssl could not make a certificate"; }
 
-  local zone name
-  render "$here/unbound.conf.in" "$dir/unbound.conf"
-  for zone in "$here"/zones/*.zone; do
-    name=$(basename "$zone" .zone)
-    cp "$zone" "$dir/zones/"
-    printf 'server:\n  local-zone: "%s." transparent\nauth-zone:\n  name: "%s."\n  zonefile: "%s"\n  for-downstream: no\n  for-upstream: yes\n  fallback-enabled: no\n' \
-      "$name" "$name" "$dir/zones/$name.zone" >>"$dir/unbound.conf"
-  done
-  render "$here/dnsdist.conf.in" "$dir/dnsdist.conf"
-  render "$here/exim.conf.in" "$dir/exim.conf"
-  cp "$here/mailboxes" "$dir/mailboxes"
-
-  : >"$dir/pids"
-  # setsid execs at once here (a background job is no group leader), so $! is the supervisor.
-  setsid "$here/world.sh" supervise "$dir" </dev/null >"$dir/supervisor.log" 2>&1 &
-  printf '%s supervisor\n' "$!" >>"$dir/pids"
-
-  local deadline=$(($(now_ms) + START_TIMEOUT_MS)) waiting=("${SERVERS[@]}") still s pid
-  while :; do
-    still=()
-    for s in "${waiting[@]}"; do
-      if ! pid=$(pid_of "$s"); then
-        still+=("$s")
-      elif ! kill -0 "$pid" 2>/dev/null; then
-        log_tail "$dir/$s.log"
-        [[ $s == exim ]] && log_tail "$dir/exim/log/paniclog"
-        fail "$s exited at start"
-      # dnsdist is asked through unbound, so it is only asked once unbound is up.
-      elif [[ $s == dnsdist && " ${still[*]} " == *" unbound "* ]] || ! "${s}_ready"; then
-        still+=("$s")
-      fi
-    done
-    waiting=("${still[@]}")
-    ((${#waiting[@]} == 0)) && break
-    if (($(now_ms) > deadline)); then
-      for s in "${waiting[@]}"; do log_tail "$dir/$s.log"; done
-      fail "not answering after $((START_TIMEOUT_MS / 1000)) s: ${waiting[*]}"
-    fi
-    sleep 0.01
+  # A server that loses its port to another process between the pick and its bind() is started
+  # again on new ports; every other failure ends `up`.
+  local attempt
+  for attempt in 1 2 3; do
+    pick_ports
+    configure
+    start_and_wait && break
+    ((attempt < 3)) || fail "a port was taken by another process $attempt times in a row"
+    printf 'world.sh: a port was taken before its server could bind it; new ports\n' >&2
+    stop
+    rm -f "$dir"/{unbound,dnsdist,exim,supervisor}.log "$dir"/exim/log/*
   done
 
   cat >"$dir/world.env.tmp" <<EOF

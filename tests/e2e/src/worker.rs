@@ -318,6 +318,30 @@ fn migrate(wrangler: &Path, env: &str, jobs: &Path, state: &Path) -> Result<(), 
     }
 }
 
+/// A loopback port that is free now, for wrangler to bind a moment later. It is picked below the
+/// kernel's ephemeral range (`ip_local_port_range`), where every outgoing connection of this
+/// machine takes its local port: a port from inside it (what binding port 0 gives) can be taken
+/// by some client's `connect()` before wrangler binds it. `tests/world/world.sh` picks its
+/// ports the same way.
 fn free_port() -> io::Result<u16> {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    if ephemeral_low > 12_000 {
+        // No random crate here: the clock's nanoseconds and the PID spread the picks.
+        let span = ephemeral_low - 10_000;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            ^ std::process::id().wrapping_mul(2_654_435_761);
+        for i in 0..200u32 {
+            let port = 10_000 + (seed.wrapping_add(i.wrapping_mul(7_919))) % span;
+            let port = u16::try_from(port).expect("below the ephemeral range");
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
