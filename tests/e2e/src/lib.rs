@@ -8,6 +8,7 @@
 pub mod dns_client;
 pub mod hooks;
 pub mod http;
+pub mod mta_sts;
 pub mod prober;
 pub mod runner;
 pub mod smtp;

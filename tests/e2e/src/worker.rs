@@ -42,6 +42,14 @@ pub struct Options {
     pub state: Option<PathBuf>,
     /// Applies the D1 migrations (`migrations/`) to the state first, for the jobs engine.
     pub migrate: bool,
+    /// Names that workerd's `fetch` should find at these addresses (name, address). workerd
+    /// resolves with the system's resolver, not the world's DNS, so wrangler then runs in a
+    /// mount namespace of its own (`unshare --mount`, which needs root, as CI has) where
+    /// `/etc/hosts` has these lines too. The machine's own `/etc/hosts` is not touched.
+    pub hosts: Vec<(String, String)>,
+    /// A PEM file of certificate authorities that workerd's `fetch` trusts as well
+    /// (`NODE_EXTRA_CA_CERTS`, which miniflare reads): the world's test CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -50,6 +58,8 @@ impl Default for Options {
             env: "e2e".into(),
             state: None,
             migrate: false,
+            hosts: Vec::new(),
+            ca_file: None,
         }
     }
 }
@@ -109,7 +119,28 @@ impl Worker {
         if options.migrate {
             migrate(&wrangler, env, &jobs, &state)?;
         }
-        let mut command = Command::new(&wrangler);
+        let mut command = if options.hosts.is_empty() {
+            Command::new(&wrangler)
+        } else {
+            let hosts = world.dir().join(format!("hosts-{port}"));
+            let mut lines = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+            for (name, address) in &options.hosts {
+                lines.push_str(&format!("\n{address} {name}"));
+            }
+            lines.push('\n');
+            std::fs::write(&hosts, lines).map_err(|e| format!("{}: {e}", hosts.display()))?;
+            // Private mount propagation is unshare's default: the bind stays in the namespace.
+            let mut command = Command::new("unshare");
+            command
+                .args(["--mount", "--", "sh", "-c"])
+                .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+                .arg(&hosts)
+                .arg(&wrangler);
+            command
+        };
+        if let Some(ca) = &options.ca_file {
+            command.env("NODE_EXTRA_CA_CERTS", ca);
+        }
         command
             .current_dir(&root)
             // The front Worker first (it gets the port), then the jobs engine behind its binding.

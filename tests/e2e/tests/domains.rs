@@ -1,17 +1,18 @@
 //! `GET /v1/domains/{name}` in wrangler dev against the world's `health.test` zone: the same
 //! report as `mailvet domain` (the core's `sender::domain`), its DNS over the world's DoH server.
 //! The Worker cannot open port 25, so STARTTLS is never asked here (`mx_no_starttls` is the
-//! CLI's), and workerd's `fetch` resolves names with the system resolver, not the world's, so
-//! the MTA-STS cases (`mta_sts_*`) are tested through the CLI only. One Worker has a prober
-//! (the real `mailvet serve`, asking the world's `dnsbl.test` list and its Spamhaus stand-in),
-//! one has none.
+//! CLI's). One Worker has a prober (the real `mailvet serve`, asking the world's `dnsbl.test`
+//! list and its Spamhaus stand-in), one has none. The MTA-STS cases start two more: workerd's
+//! `fetch` resolves names with the system's resolver, not the world's DNS, so those run where
+//! `/etc/hosts` names the world's policy hosts (a mount namespace of their own, see
+//! `worker::Options::hosts`), one trusting the world's test CA and one not.
 
 use std::process::ExitCode;
 
-use mailvet_e2e::World;
 use mailvet_e2e::prober::{self, Prober};
 use mailvet_e2e::runner::{self, Test};
-use mailvet_e2e::worker::Worker;
+use mailvet_e2e::worker::{Options, Worker};
+use mailvet_e2e::{World, mta_sts};
 use serde_json::Value;
 
 struct Edge {
@@ -19,7 +20,7 @@ struct Edge {
     worker: Worker,
     without_prober: Worker,
     _prober: Prober,
-    _world: World,
+    world: World,
 }
 
 const TOKEN: &str = "domains-test-token";
@@ -45,6 +46,10 @@ const TESTS: &[Test<Edge>] = &[
     (
         "without_a_prober_blocklists_are_not_checked_and_say_why",
         without_a_prober_blocklists_are_not_checked_and_say_why,
+    ),
+    (
+        "mta_sts_policies_are_fetched_and_matched",
+        mta_sts_policies_are_fetched_and_matched,
     ),
     (
         "bad_names_and_addresses_are_400",
@@ -75,7 +80,7 @@ fn setup() -> Result<Edge, String> {
         worker,
         without_prober,
         _prober: prober,
-        _world: world,
+        world,
     })
 }
 
@@ -252,6 +257,61 @@ fn without_a_prober_blocklists_are_not_checked_and_say_why(edge: &Edge) {
     let why = report["dnsbl_skipped"].as_str().expect("dnsbl_skipped");
     assert!(why.contains("prober"), "{why}");
     assert!(!codes(&report).contains(&"dnsbl_listed"));
+}
+
+/// RFC 8461 through the Worker: the policy fetched over HTTPS with its certificate checked, and
+/// each MX matched against it. The same cases as `mailvet domain` in crates/cli/tests/domain.
+fn mta_sts_policies_are_fetched_and_matched(edge: &Edge) {
+    let world = &edge.world;
+    if let Err(e) = mta_sts::start(world) {
+        runner::skip(format!("no HTTPS server for MTA-STS: {e}"));
+    }
+    let namespace = std::process::Command::new("unshare")
+        .args(["--mount", "true"])
+        .status();
+    if !namespace.is_ok_and(|s| s.success()) {
+        runner::skip("unshare --mount is not allowed here (it needs root, as CI has)");
+    }
+    let hosts: Vec<(String, String)> = mta_sts::HOSTS
+        .iter()
+        .map(|(name, address)| ((*name).to_owned(), (*address).to_owned()))
+        .collect();
+    let trusting = Options {
+        hosts: hosts.clone(),
+        ca_file: Some(world.dir().join("tls/ca.pem")),
+        ..Options::default()
+    };
+    let worker = Worker::start_with(world, &[], &trusting).expect("a Worker that trusts the CA");
+    let sts = report_of(&worker, "/v1/domains/sts.health.test");
+    assert_eq!(sts["mta_sts"]["mode"], "enforce", "{sts:#}");
+    assert_eq!(sts["mta_sts"]["mx"][0], "mx.good.health.test", "{sts:#}");
+    assert!(
+        !codes(&sts).iter().any(|c| c.starts_with("mta_sts")),
+        "{sts:#}"
+    );
+    let mismatch = report_of(&worker, "/v1/domains/stsmismatch.health.test");
+    assert!(
+        codes(&mismatch).contains(&"mta_sts_mx_mismatch"),
+        "{mismatch:#}"
+    );
+    // Its policy host's address, 127.0.0.6, has nothing listening.
+    let unreachable = report_of(&worker, "/v1/domains/stsnone.health.test");
+    assert!(
+        codes(&unreachable).contains(&"mta_sts_invalid"),
+        "{unreachable:#}"
+    );
+    drop(worker);
+    // The same host, the same certificate, but not a CA workerd trusts: the policy is invalid.
+    let untrusting = Options {
+        hosts,
+        ..Options::default()
+    };
+    let worker = Worker::start_with(world, &[], &untrusting).expect("a Worker without the CA");
+    let untrusted = report_of(&worker, "/v1/domains/sts.health.test");
+    assert!(
+        codes(&untrusted).contains(&"mta_sts_invalid"),
+        "{untrusted:#}"
+    );
 }
 
 fn bad_names_and_addresses_are_400(edge: &Edge) {

@@ -1,8 +1,6 @@
 //! `mailvet domain` against the world's `health.test` zone (tests/world/README.md): each SPF
 //! and MX finding from a name made to produce it, over plain DNS (`--dns`) and DNS-over-HTTPS.
 
-mod https;
-
 use mailvet_e2e::World;
 use mailvet_e2e::runner;
 use serde_json::Value;
@@ -246,7 +244,7 @@ pub fn every_dmarc_dkim_and_dnsbl_finding_comes_from_its_case(world: &World) {
 }
 
 pub fn mta_sts_policies_are_fetched_and_matched(world: &World) {
-    if let Err(e) = https::start(world) {
+    if let Err(e) = mailvet_e2e::mta_sts::start(world) {
         runner::skip(format!("no HTTPS server for MTA-STS: {e}"));
     }
     let ca = world.dir().join("tls/ca.pem");

@@ -1,12 +1,13 @@
 //! The MTA-STS policy host of the world's `sts.health.test` and `stsmismatch.health.test`
 //! (RFC 8461 §3.3): HTTPS on 127.0.0.5:443 with the world's certificate, which names both
 //! `mta-sts.` hosts, serving `/.well-known/mta-sts.txt` by the Host header. Port 443 needs
-//! root, as the tests have in CI.
+//! root, as the tests have in CI. The CLI's tests (`mailvet domain --ca-file`) and the Worker's
+//! (`/v1/domains`, with [`crate::worker::Options::hosts`]) fetch the same policies from it.
 
 use std::sync::Arc;
 use std::thread;
 
-use mailvet_e2e::World;
+use crate::World;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -27,6 +28,17 @@ fn policy(host: &str) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// Where the policy hosts listen, as the world's `health.test` zone says.
+pub const ADDRESS: &str = "127.0.0.5";
+
+/// The policy hosts of the world and their addresses, as its zone has them, for `/etc/hosts`:
+/// the two served here, and `stsnone`'s, where nothing listens.
+pub const HOSTS: &[(&str, &str)] = &[
+    ("mta-sts.sts.health.test", ADDRESS),
+    ("mta-sts.stsmismatch.health.test", ADDRESS),
+    ("mta-sts.stsnone.health.test", "127.0.0.6"),
+];
 
 /// Starts the server on a thread of its own; `Err` when 127.0.0.5:443 cannot be bound.
 pub fn start(world: &World) -> Result<(), String> {
