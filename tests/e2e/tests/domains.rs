@@ -55,6 +55,10 @@ const TESTS: &[Test<Edge>] = &[
         "bad_names_and_addresses_are_400",
         bad_names_and_addresses_are_400,
     ),
+    (
+        "every_finding_code_has_a_case_here_and_in_the_cli",
+        every_finding_code_has_a_case_here_and_in_the_cli,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -334,4 +338,27 @@ fn bad_names_and_addresses_are_400(edge: &Edge) {
         .request("POST", "/v1/domains/good.health.test", &[], None)
         .expect("POST");
     assert_eq!(post.status, 405);
+}
+
+/// Issue 12 asks for every finding code to come from a case of the world through the CLI and
+/// through the Worker: each code of `FindingCode` in `src/openapi.json` is asserted, as a string,
+/// by this file and by the CLI's (`mx_no_starttls` by the CLI's only: the Worker cannot open
+/// port 25). A code added without a case fails here.
+fn every_finding_code_has_a_case_here_and_in_the_cli(_: &Edge) {
+    let root = mailvet_e2e::repo_root();
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).expect(path);
+    let doc: Value = serde_json::from_str(&read("src/openapi.json")).expect("openapi JSON");
+    let codes = doc["components"]["schemas"]["FindingCode"]["enum"]
+        .as_array()
+        .expect("FindingCode");
+    assert!(codes.len() >= 27, "{codes:?}");
+    let worker = read("tests/e2e/tests/domains.rs");
+    let cli = read("crates/cli/tests/domain/mod.rs");
+    for code in codes {
+        let quoted = format!("\"{}\"", code.as_str().expect("a code"));
+        assert!(cli.contains(&quoted), "no CLI case asserts {quoted}");
+        if quoted != "\"mx_no_starttls\"" {
+            assert!(worker.contains(&quoted), "no Worker case asserts {quoted}");
+        }
+    }
 }

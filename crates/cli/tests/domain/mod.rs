@@ -163,6 +163,7 @@ pub fn every_dmarc_dkim_and_dnsbl_finding_comes_from_its_case(world: &World) {
         ("dmarctwo.health.test", "dmarc_multiple_records"),
         ("dmarcext.health.test", "dmarc_external_report_unauthorized"),
         ("nospf.health.test", "dmarc_missing"),
+        ("nospf.health.test", "tls_rpt_missing"),
     ] {
         assert_finding(&domain(world, name, &[]), code, name);
     }
