@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use clap::{Args, ValueEnum};
 use mailvet_core::dns::MailRoute;
 use mailvet_core::lists::Lists;
-use mailvet_core::report::{Check, DomainFacts, DomainMemo, Report, Skipped};
+use mailvet_core::report::{Check, DomainFacts, DomainMemo, Report, Skipped, Spare};
 use mailvet_core::table::{self, Tally};
 use mailvet_core::verdict::{Policy, Verdict};
 use tokio::sync::mpsc;
@@ -395,8 +395,13 @@ impl Hasher for DomainHasher {
 impl Checker {
     /// `--syntax-only`: syntax and the lists, of an input that may not be text.
     fn syntax_only(&self, input: Result<&str, &[u8]>) -> Report {
+        self.syntax_only_reusing(input, Spare::default())
+    }
+
+    /// [`Checker::syntax_only`] in the memory of a report written already.
+    fn syntax_only_reusing(&self, input: Result<&str, &[u8]>, spare: Spare) -> Report {
         let check = match input.or_else(|bytes| std::str::from_utf8(bytes).map_err(|_| bytes)) {
-            Ok(text) => Check::with_memo(text, &self.lists, &self.memo),
+            Ok(text) => Check::with_memo_reusing(text, &self.lists, &self.memo, spare),
             Err(bytes) => Check::from_bytes(bytes, &self.lists),
         };
         check.syntax_only().finish(&self.policy)
@@ -419,11 +424,14 @@ impl Checker {
             Inputs::Items(items) => JSON_PER_ITEM * items.len(),
         });
         let (mut worst, mut count) = (None, 0);
+        // Each report is written and then lends its memory to the next check.
+        let mut spare = Spare::default();
         each_input(inputs, first, |input, _| {
-            let report = self.syntax_only(input);
+            let report = self.syntax_only_reusing(input, std::mem::take(&mut spare));
             worst = worst.max(Some(report.verdict));
             count += 1;
             json_line(&mut lines, &report);
+            spare = report.into_spare();
         });
         Checked::Json {
             lines,

@@ -172,6 +172,12 @@ pub fn parse_bytes(input: &[u8]) -> Result<Address, SyntaxError> {
 ///
 /// Never panics, whatever the input.
 pub fn parse(input: &str) -> Result<Address, SyntaxError> {
+    parse_reusing(input, String::new())
+}
+
+/// [`parse`], writing the normalised address into `buffer`'s memory (its text is replaced): a
+/// list checked address by address gives back each report's address, and allocates none.
+pub fn parse_reusing(input: &str, buffer: String) -> Result<Address, SyntaxError> {
     if input.is_empty() {
         return Err(SyntaxError::new(SyntaxErrorCode::Empty, 0));
     }
@@ -207,7 +213,9 @@ pub fn parse(input: &str) -> Result<Address, SyntaxError> {
         warnings.push(Warning::AddressLiteral);
     }
 
-    let mut normalized = String::with_capacity(canonical_local.len() + 1 + domain.unicode.len());
+    let mut normalized = buffer;
+    normalized.clear();
+    normalized.reserve(canonical_local.len() + 1 + domain.unicode.len());
     normalized.push_str(&canonical_local);
     normalized.push('@');
     normalized.push_str(&domain.unicode);
