@@ -32,7 +32,7 @@ use serde::Serialize;
 
 const ADDRESSES: usize = 1_000_000;
 const DNS_DOMAINS: usize = 20_000;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
 const DNS_ROUNDS: usize = 3;
 const SEED: u64 = 0x6c15_7a11_ad0e_55e5;
 const MAILVET: &str = env!("CARGO_BIN_EXE_mailvet");
@@ -264,11 +264,17 @@ fn mailvet(args: &[&str], output: &Path) -> Result<Duration, String> {
     Ok(took)
 }
 
-/// Before a timed run: the output of the run before is deleted and written back, and the
-/// machine is left a moment, so that no run pays for freeing or writing back what another wrote.
+/// Before a timed run: every file of the benchmark's directory is written back (the other
+/// program's output of the run just before too, which the kernel would otherwise write back
+/// during this run), the output this run writes is deleted, and the machine is left a moment, so
+/// that no run pays for freeing or writing back what another wrote.
 fn settle(output: &Path) {
-    if let Ok(file) = File::open(output) {
-        let _ = file.sync_all();
+    if let Some(entries) = output.parent().and_then(|dir| std::fs::read_dir(dir).ok()) {
+        for entry in entries.flatten() {
+            if let Ok(file) = File::open(entry.path()) {
+                let _ = file.sync_all();
+            }
+        }
     }
     let _ = std::fs::remove_file(output);
     std::thread::sleep(Duration::from_millis(300));
