@@ -780,6 +780,39 @@ mod tests {
         report.reasons.iter().map(|r| r.code.as_str()).collect()
     }
 
+    /// A check in the memory of any earlier report gives the very report a fresh check gives:
+    /// nothing of the earlier input, address, reasons or suggestion is left over.
+    #[test]
+    fn a_check_in_a_spare_report_is_the_same_report() {
+        let lists = Lists::new();
+        let policy = Policy::default();
+        let inputs = [
+            "info@gmial.com",
+            "Jörg.Smith@Bücher.de",
+            "not an address",
+            "a@b",
+            "x@mailinator.com",
+            "",
+            "user@[192.0.2.1]",
+            "postmaster@例え.テスト",
+            "\"quoted local\"@example.com",
+            "bob@example.com",
+        ];
+        for earlier in inputs {
+            for input in inputs {
+                let spare = Check::new(earlier, &lists)
+                    .syntax_only()
+                    .finish(&policy)
+                    .into_spare();
+                let reused = Check::with_memo_reusing(input, &lists, &NoMemo, spare)
+                    .syntax_only()
+                    .finish(&policy);
+                let fresh = Check::new(input, &lists).syntax_only().finish(&policy);
+                assert_eq!(reused, fresh, "{input:?} after {earlier:?}");
+            }
+        }
+    }
+
     fn hosts() -> MailRoute {
         MailRoute::Hosts(vec![MxHost {
             preference: 10,
