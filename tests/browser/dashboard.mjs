@@ -326,6 +326,8 @@ const tests = {
     for (const [i, f] of report.findings.entries()) {
       const li = shown.nth(i);
       assert.equal(await li.getAttribute("data-code"), f.code);
+      const title = await li.locator(".title").textContent();
+      assert.ok(title && title !== f.code, `${f.code} has a title: ${title}`);
       assert.match(await li.getAttribute("class"), new RegExp(`sev-${f.severity}`));
       assert.equal(await li.locator(".message").textContent(), f.message);
       assert.equal(await li.locator(".fix").textContent(), `Fix: ${f.fix}`);
@@ -353,6 +355,33 @@ const tests = {
     assert.deepEqual(errors, []);
     shared.domain = domain;
     await page.context().close();
+  },
+
+  async "every reason and finding code has its words in English and zh-Hant"() {
+    const doc = JSON.parse(readFileSync(join(root, "src/openapi.json"), "utf8"));
+    const schemas = doc.components.schemas;
+    const keys = [
+      ...schemas.ReasonCode.enum.map((c) => `r.${c}`),
+      ...schemas.FindingCode.enum.map((c) => `f.${c}`),
+    ];
+    assert.ok(keys.length >= 19 + 27, `${keys.length} codes`);
+    const { page, errors } = await open();
+    const missing = await page.evaluate(async (keys) => {
+      const words = await import("/dashboard/i18n.js");
+      return keys.flatMap((k) => ["en", "zh-Hant"].filter((l) => !words.hasWord(l, k)).map((l) => `${l}: ${k}`));
+    }, keys);
+    assert.deepEqual(missing, []);
+    // A finding in zh-Hant: its title in Chinese, the API's English sentences marked as English.
+    await page.context().close();
+    const zh = await open("#health", { locale: "zh-TW" });
+    await zh.page.locator("#health-form input[name=domain]").fill("nospf.health.test");
+    await zh.page.locator("#health-form button").click();
+    const finding = zh.page.locator('#findings li[data-code="spf_missing"]');
+    await finding.waitFor({ timeout: 30_000 });
+    assert.equal(await finding.locator(".title").textContent(), "沒有 SPF 紀錄");
+    assert.equal(await finding.locator(".message").getAttribute("lang"), "en");
+    assert.deepEqual([...errors, ...zh.errors], []);
+    await zh.page.context().close();
   },
 
   async "screenshots of each view in English and zh-Hant, desktop and phone"() {

@@ -5,7 +5,7 @@
 
 import { call } from "./api.js";
 import { lines } from "./charts.js";
-import { date, dateTime, num, t } from "./i18n.js";
+import { date, dateTime, language, num, t } from "./i18n.js";
 import { alertError, copy, esc } from "./ui.js";
 
 const GRADES = ["A", "B", "C", "D", "E", "F"];
@@ -67,8 +67,11 @@ function reportView() {
   const r = report;
   const isWatched = watched?.some((m) => m.domain === r.domain);
   const reach = r.to_reach_a.length
-    ? t("health.toReachA", { codes: r.to_reach_a.map((c) => `<code>${esc(c)}</code>`).join(", ") })
+    ? t("health.toReachA", { codes: r.to_reach_a.map((c) => `${esc(t("f." + c))} (<code>${esc(c)}</code>)`).join(", ") })
     : t("health.perfect");
+  // The API's own sentences (what was found, how to fix it) are English; each code has a title
+  // in the page's language, and the sentences say what language they are in.
+  const apiLang = language() === "en" ? "" : ' lang="en"';
   const findings = r.findings
     .map((f) => {
       const record = f.record
@@ -78,8 +81,8 @@ function reportView() {
 <button type="button" class="copy" data-copy="${esc(f.record.value)}">${t("health.copy")}</button></div>`
         : "";
       return `<li class="finding sev-${f.severity}" data-code="${esc(f.code)}" data-severity="${f.severity}">
-<p><span class="sev">${t("sev." + f.severity)}</span> <code>${esc(f.code)}</code></p>
-<p class="message">${esc(f.message)}</p><p class="fix"><strong>${t("health.fix")}:</strong> ${esc(f.fix)}</p>${record}</li>`;
+<p><span class="sev">${t("sev." + f.severity)}</span> <strong class="title">${esc(t("f." + f.code))}</strong> <code>${esc(f.code)}</code></p>
+<p class="message"${apiLang}>${esc(f.message)}</p><p class="fix"><strong>${t("health.fix")}:</strong> <span${apiLang}>${esc(f.fix)}</span></p>${record}</li>`;
     })
     .join("");
   return `<div class="card report" id="report" data-domain="${esc(r.domain)}" data-grade="${r.grade}">
