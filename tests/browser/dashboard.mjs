@@ -357,6 +357,23 @@ const tests = {
     await page.context().close();
   },
 
+  async "the preview finds the delimiter, column and header the core finds (tests/data/layouts.json)"() {
+    const { cases } = JSON.parse(readFileSync(join(root, "tests/data/layouts.json"), "utf8"));
+    const { page, errors } = await open();
+    const found = await page.evaluate(async (cases) => {
+      const table = await import("/dashboard/table.js");
+      return cases.map((c) => {
+        const p = table.preview(c.text, true);
+        return { name: c.name, delimiter: p.delimiter, column: p.layout.found ? p.layout.column : null, header: p.layout.found ? p.layout.header : false };
+      });
+    }, cases);
+    for (const [i, c] of cases.entries()) {
+      assert.deepEqual(found[i], { name: c.name, delimiter: c.delimiter, column: c.column, header: c.header }, c.name);
+    }
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  },
+
   async "every reason and finding code has its words in English and zh-Hant"() {
     const doc = JSON.parse(readFileSync(join(root, "src/openapi.json"), "utf8"));
     const schemas = doc.components.schemas;

@@ -123,27 +123,29 @@ export function looksLikeAddress(cell) {
 /**
  * The address column (from 0) and whether row 1 is a header, as `Layout::detect` decides
  * without a `column`: a header named like email, else the column with the most cells that
- * look like addresses. `wanted` (from 0) is the user's choice.
+ * look like addresses. `wanted` (from 0) is the user's choice. `found` is false where the core
+ * finds no column (several columns, no address): the preview then offers the first. The tables
+ * of tests/data/layouts.json hold this copy of the rule and the core's to the same answers.
  */
 export function detectLayout(rows, wanted) {
   const first = rows[0] || [];
   const width = Math.max(0, ...rows.map((r) => r.length));
   const headerAt = (c) => !(first[c] !== undefined && looksLikeAddress(first[c]));
-  if (wanted !== undefined) return { column: wanted, header: headerAt(wanted) && rows.length > 1 };
+  if (wanted !== undefined) return { column: wanted, header: headerAt(wanted) && rows.length > 1, found: true };
   const keys = first.map(headerKey);
   for (const name of EMAIL_HEADERS) {
     const column = keys.indexOf(name);
-    if (column >= 0) return { column, header: true };
+    if (column >= 0) return { column, header: true, found: true };
   }
   const named = keys.findIndex((k) => k.includes("email"));
-  if (named >= 0) return { column: named, header: true };
+  if (named >= 0) return { column: named, header: true, found: true };
   let best = [0, 0];
   for (let c = 0; c < width; c++) {
     const n = rows.filter((r) => r[c] !== undefined && looksLikeAddress(r[c])).length;
     if (n > best[1]) best = [c, n];
   }
-  if (best[1] > 0) return { column: best[0], header: headerAt(best[0]) };
-  return { column: 0, header: false };
+  if (best[1] > 0) return { column: best[0], header: headerAt(best[0]), found: true };
+  return { column: 0, header: false, found: width <= 1 };
 }
 
 /** The preview of a file's start: delimiter, rows (up to 40), width and the guessed layout. */
