@@ -30,6 +30,10 @@ pub struct Worker {
     addr: SocketAddr,
     log: PathBuf,
     state: PathBuf,
+    /// The jobs engine's configuration (a copy with the variables) and the environment, for
+    /// [`Worker::d1`].
+    jobs: PathBuf,
+    env: String,
 }
 
 /// How to start a Worker, beyond its variables.
@@ -176,6 +180,8 @@ impl Worker {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             log,
             state,
+            jobs,
+            env: env.to_owned(),
         };
         let started = Instant::now();
         loop {
@@ -218,6 +224,36 @@ impl Worker {
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
+    }
+
+    /// Runs `sql` on the jobs engine's local D1 (`wrangler d1 execute --local`), as time passing
+    /// or an operator would change it; its JSON output.
+    pub fn d1(&self, sql: &str) -> Result<String, String> {
+        let wrangler = crate::repo_root().join("node_modules/.bin/wrangler");
+        let output = Command::new(&wrangler)
+            .current_dir(crate::repo_root())
+            .args([
+                "d1", "execute", "DB", "--local", "--json", "--env", &self.env, "-c",
+            ])
+            .arg(&self.jobs)
+            .arg("--persist-to")
+            .arg(&self.state)
+            .args(["--command", sql])
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_HIDE_BANNER", "true")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("wrangler d1 execute: {e}"))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(format!(
+                "wrangler d1 execute failed:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
     }
 
     /// Fires the cron trigger (wrangler.toml `[triggers]`) once and waits for it to end.

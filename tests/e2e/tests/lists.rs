@@ -51,6 +51,10 @@ const TESTS: &[Test<Lists>] = &[
     ("cron_starts_due_lists_once", cron_starts_due_lists_once),
     ("lists_belong_to_their_key", lists_belong_to_their_key),
     (
+        "retention_deletes_old_runs_and_keeps_the_latest",
+        retention_deletes_old_runs_and_keeps_the_latest,
+    ),
+    (
         "openapi_documents_the_lists_api",
         openapi_documents_the_lists_api,
     ),
@@ -895,5 +899,103 @@ fn openapi_documents_the_lists_api(lists: &Lists) {
         doc["components"]["schemas"]["WebhookEventType"]
             .to_string()
             .contains("list.cleaned")
+    );
+}
+
+/// Retention (issue 11): a run's results follow `JOB_RETENTION_DAYS`, except that the latest run
+/// of a list is kept as long as the list; the history keeps every run's counts. Time is moved
+/// by ageing the jobs in D1 (`finished_at` 31 days back, past the default 30) rather than by
+/// waiting; the cron then deletes what expired. A Worker of its own: the other tests' jobs stay.
+fn retention_deletes_old_runs_and_keeps_the_latest(lists: &Lists) {
+    let options = Options {
+        state: Some(lists.world.dir().join("retention-state")),
+        migrate: true,
+        ..Options::default()
+    };
+    let worker = Worker::start_with(&lists.world, &[], &options).expect("a Worker of its own");
+    let alone = completed_job(&worker, None, "syntax", &["alone@example.com"]);
+    let source = completed_job(
+        &worker,
+        None,
+        "syntax",
+        &["kept@example.com", "not an address"],
+    );
+    let list = make_list(
+        &worker,
+        None,
+        json!({ "name": "ageing", "job": source, "every": "7d" }),
+    );
+    let id = list["id"].as_str().expect("id").to_owned();
+    for run in [2, 3] {
+        let r = call(&worker, "POST", &format!("/v1/lists/{id}/runs"), None, None);
+        assert_eq!(r.status, 202, "{}", r.text());
+        wait_for_run(&worker, &id, None, run);
+    }
+    let before = get_list(&worker, &id, None);
+    let history = before["history"].as_array().expect("history").clone();
+    assert_eq!(history.len(), 3, "{before}");
+    let job_of = |run: usize| history[run - 1]["job"].as_str().expect("job").to_owned();
+    let (second, latest) = (job_of(2), job_of(3));
+
+    // Nothing is old yet: the cron deletes nothing.
+    assert_eq!(worker.cron().expect("cron").status, 200);
+    for job in [&alone, &source, &second, &latest] {
+        let r = call(&worker, "GET", &format!("/v1/jobs/{job}"), None, None);
+        assert_eq!(r.status, 200, "{job} before it is old: {}", r.text());
+    }
+
+    worker
+        .d1("UPDATE jobs SET finished_at = finished_at - 31 * 86400000 WHERE finished_at IS NOT NULL")
+        .expect("age the jobs");
+    assert_eq!(worker.cron().expect("cron").status, 200);
+    for job in [&alone, &source, &second] {
+        let r = call(&worker, "GET", &format!("/v1/jobs/{job}"), None, None);
+        assert_eq!(
+            (r.status, error_code(&r).as_str()),
+            (404, "job_not_found"),
+            "{job} is past retention"
+        );
+        let r = call(
+            &worker,
+            "GET",
+            &format!("/v1/jobs/{job}/results"),
+            None,
+            None,
+        );
+        assert_eq!(r.status, 404, "{job}'s results are gone too: {}", r.text());
+    }
+    let r = call(
+        &worker,
+        "GET",
+        &format!("/v1/jobs/{latest}/results?format=jsonl"),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 200, "the latest run is kept: {}", r.text());
+    assert_eq!(r.text().lines().count(), 2, "{}", r.text());
+    let r = call(
+        &worker,
+        "GET",
+        &format!("/v1/lists/{id}/changes?run=2"),
+        None,
+        None,
+    );
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (410, "run_expired"),
+        "run 2's changes went with its job"
+    );
+    let r = call(
+        &worker,
+        "GET",
+        &format!("/v1/lists/{id}/changes?run=3"),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 200, "the latest run's changes stay: {}", r.text());
+    let after = get_list(&worker, &id, None);
+    assert_eq!(
+        after["history"], before["history"],
+        "every run's counts stay"
     );
 }
