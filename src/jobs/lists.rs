@@ -282,6 +282,15 @@ pub async fn create(req: &mut Request, env: &Env, owner: &str) -> Result<Respons
     }
     let id = random::id();
     let now = random::now_ms();
+    // Recorded first, forgotten with the list's insert below: rows copied by a request that
+    // dies in between are found and deleted by the cron ([`sweep`]).
+    stmt(
+        &db,
+        "INSERT INTO list_creations (id, started_at) VALUES (?1, ?2)",
+        &[text(&id), int(now)],
+    )?
+    .run()
+    .await?;
     copy_rows(
         &db,
         "INSERT OR IGNORE INTO list_rows (list, row, input, cells, address_key, domain, \
@@ -327,6 +336,11 @@ pub async fn create(req: &mut Request, env: &Env, owner: &str) -> Result<Respons
                 int(next),
                 int(now),
             ],
+        )?,
+        stmt(
+            &db,
+            "DELETE FROM list_creations WHERE id = ?1",
+            &[text(&id)],
         )?,
     ])
     .await?;
@@ -760,7 +774,46 @@ pub async fn sweep(env: &Env, config: &Config, db: &D1Database, now: i64) -> wor
     for list in &due {
         start_run(env, config, db, list, now).await?;
     }
+
+    // Creations that ended halfway: their rows belong to no list.
+    let abandoned: Vec<Creation> = stmt(
+        db,
+        &format!("SELECT id FROM list_creations WHERE started_at < ?1 LIMIT {DUE_PER_SWEEP}"),
+        &[int(now - ABANDONED_AFTER_MS)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    for creation in abandoned {
+        worker::console_warn!(
+            "lists: the creation of {} ended halfway; its copied rows are deleted",
+            creation.id
+        );
+        db.batch(vec![
+            stmt(
+                db,
+                "DELETE FROM list_rows WHERE list = ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM lists WHERE id = ?1)",
+                &[text(&creation.id)],
+            )?,
+            stmt(
+                db,
+                "DELETE FROM list_creations WHERE id = ?1",
+                &[text(&creation.id)],
+            )?,
+        ])
+        .await?;
+    }
     Ok(())
+}
+
+/// How old a creation still recorded in `list_creations` must be before the cron takes it for
+/// one that ended halfway: far longer than copying a million rows takes.
+const ABANDONED_AFTER_MS: i64 = 3_600_000;
+
+#[derive(Deserialize)]
+struct Creation {
+    id: String,
 }
 
 #[derive(Deserialize)]

@@ -55,6 +55,10 @@ const TESTS: &[Test<Lists>] = &[
         retention_deletes_old_runs_and_keeps_the_latest,
     ),
     (
+        "rows_of_a_creation_that_died_are_deleted",
+        rows_of_a_creation_that_died_are_deleted,
+    ),
+    (
         "openapi_documents_the_lists_api",
         openapi_documents_the_lists_api,
     ),
@@ -998,4 +1002,61 @@ fn retention_deletes_old_runs_and_keeps_the_latest(lists: &Lists) {
         after["history"], before["history"],
         "every run's counts stay"
     );
+}
+
+/// `POST /v1/lists` copies the job's rows before it writes the list; a request that dies in
+/// between leaves rows no list owns. The state such a death leaves is made in D1 (a creation
+/// recorded two hours ago, its rows copied, no list), next to a list made in full; the cron
+/// deletes the abandoned rows and only those.
+fn rows_of_a_creation_that_died_are_deleted(lists: &Lists) {
+    let options = Options {
+        state: Some(lists.world.dir().join("abandoned-state")),
+        migrate: true,
+        ..Options::default()
+    };
+    let worker = Worker::start_with(&lists.world, &[], &options).expect("a Worker of its own");
+    let source = completed_job(
+        &worker,
+        None,
+        "syntax",
+        &["one@example.com", "two@example.com", "three@example.com"],
+    );
+    let list = make_list(
+        &worker,
+        None,
+        json!({ "name": "whole", "job": source, "every": "7d" }),
+    );
+    let whole = list["id"].as_str().expect("id").to_owned();
+    let dead = "0123456789abcdef0123456789abcdef";
+    worker
+        .d1(&format!(
+            "INSERT INTO list_creations (id, started_at) VALUES ('{dead}', \
+             CAST(strftime('%s', 'now') AS INTEGER) * 1000 - 7200000); \
+             INSERT INTO list_rows (list, row, input, cells, address_key, domain, duplicate_of, \
+             verdict, reasons) SELECT '{dead}', row, input, cells, address_key, domain, \
+             duplicate_of, verdict, reasons FROM rows WHERE job = '{source}'"
+        ))
+        .expect("the state a dead creation leaves");
+    let rows_of = |id: &str| -> u64 {
+        let out = worker
+            .d1(&format!(
+                "SELECT COUNT(*) AS n FROM list_rows WHERE list = '{id}'"
+            ))
+            .expect("count");
+        let out: Value = serde_json::from_str(&out).expect("JSON");
+        out[0]["results"][0]["n"].as_u64().expect("a count")
+    };
+    assert_eq!((rows_of(dead), rows_of(&whole)), (3, 3));
+    assert_eq!(worker.cron().expect("cron").status, 200);
+    assert_eq!(
+        (rows_of(dead), rows_of(&whole)),
+        (0, 3),
+        "the abandoned rows are gone, the list's stay"
+    );
+    let creations = worker
+        .d1("SELECT COUNT(*) AS n FROM list_creations")
+        .expect("count");
+    let creations: Value = serde_json::from_str(&creations).expect("JSON");
+    assert_eq!(creations[0]["results"][0]["n"], 0, "{creations}");
+    assert_eq!(get_list(&worker, &whole, None)["total_rows"], 3);
 }
