@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::local::ascii_error;
-use super::unicode::{backend, backend_is_final};
+use super::unicode::backend;
 use super::{
     MAX_DOMAIN_OCTETS, MAX_LABEL_OCTETS, SyntaxError, SyntaxErrorCode as C, idna2008, is_control,
     literal,
@@ -325,27 +325,30 @@ fn is_std3_label(label: &str) -> bool {
 /// What [`idna_domain`] works out for a domain, its error's position counted from the domain's
 /// start: the Unicode form, the A-label form when it differs, and the `normalized` and `dotless`
 /// flags.
+#[cfg(feature = "idna")]
 type IdnaDone = Result<(String, Option<String>, bool, bool), SyntaxError>;
 
 /// How many domains [`IDNA_DONE`] keeps before it forgets them all.
+#[cfg(feature = "idna")]
 const IDNA_MEMO: usize = 4096;
 
+#[cfg(feature = "idna")]
 std::thread_local! {
     /// The internationalised domains this thread has worked out, by the domain as typed. UTS-46
     /// processing and the IDNA2008 checks of one domain cost some 9,000 instructions, more than
     /// the rest of an address's check, and a list has the same few such domains again and again.
-    /// The answer depends on the text and the Unicode back end alone, so once the back end can
-    /// no longer change ([`backend_is_final`]) keeping it changes no answer (a test checks).
+    /// The answer depends on the text and the built-in Unicode back end alone, so keeping it
+    /// changes no answer (a test checks). Only with the feature `idna`: the widget, built
+    /// without it, checks one address at a time and counts its bytes, and its registered back
+    /// end may come after a first answer.
     static IDNA_DONE: std::cell::RefCell<std::collections::HashMap<Box<str>, IdnaDone>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// Finishes a domain that has non-ASCII or `xn--` labels: [`idna_domain_from`], once per domain
 /// and thread.
+#[cfg(feature = "idna")]
 fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
-    if !backend_is_final() {
-        return idna_domain_from(input, offset);
-    }
     let done = IDNA_DONE.with_borrow(|done| done.get(input).cloned());
     let done = done.unwrap_or_else(|| {
         let done = idna_domain_from(input, 0).map(|d| {
@@ -370,6 +373,12 @@ fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
         }),
         Err(e) => Err(SyntaxError::new(e.kind(), offset + e.position())),
     }
+}
+
+/// Finishes a domain that has non-ASCII or `xn--` labels.
+#[cfg(not(feature = "idna"))]
+fn idna_domain(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxError> {
+    idna_domain_from(input, offset)
 }
 
 /// Works out a domain that has non-ASCII or `xn--` labels, which starts at byte `offset` of the

@@ -126,20 +126,6 @@ pub(super) fn backend() -> &'static dyn Unicode {
     BACKEND.get().copied().unwrap_or(&AsciiOnly)
 }
 
-/// Whether [`backend`] can no longer change: the built-in one, or a registered one (the first
-/// registration stays). Until then an answer about Unicode may change, so none is kept.
-#[cfg(feature = "idna")]
-pub(super) fn backend_is_final() -> bool {
-    true
-}
-
-/// Whether [`backend`] can no longer change: the built-in one, or a registered one (the first
-/// registration stays). Until then an answer about Unicode may change, so none is kept.
-#[cfg(not(feature = "idna"))]
-pub(super) fn backend_is_final() -> bool {
-    BACKEND.get().is_some()
-}
-
 /// Registers the back end that parsing asks about non-ASCII text. The first registration
 /// stays; returns whether this one was it.
 #[cfg(not(feature = "idna"))]
