@@ -962,14 +962,7 @@ pub async fn changes(
         ));
     }
     let shape: Shape = serde_json::from_str(&list.shape).map_err(|_| ApiError::internal())?;
-    // Each verdict was checked against the four names above: no text of the caller's reaches
-    // the SQL.
-    let filter = if to.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = to.iter().map(|v| format!("'{v}'")).collect();
-        format!(" AND c.verdict IN ({})", names.join(", "))
-    };
+    let filter = super::verdict_filter("c.verdict", &to);
     let sql = format!(
         "SELECT c.row, l.input, l.cells, c.old_verdict, c.old_reasons, c.verdict, c.reasons \
          FROM list_changes AS c JOIN list_rows AS l ON l.list = ?2 AND l.row = c.row \

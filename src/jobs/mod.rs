@@ -539,6 +539,17 @@ fn verdicts_param(req: &Request, name: &str) -> Result<Vec<String>, ApiError> {
     Ok(verdicts)
 }
 
+/// The SQL condition ` AND column IN ('valid', …)` for verdicts from [`verdicts_param`] (empty
+/// for none: every verdict). Each was checked against the four names there, so no text of the
+/// caller's reaches the SQL.
+fn verdict_filter(column: &str, verdicts: &[String]) -> String {
+    if verdicts.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = verdicts.iter().map(|v| format!("'{v}'")).collect();
+    format!(" AND {column} IN ({})", names.join(", "))
+}
+
 /// `GET /v1/jobs/{id}/results?verdict=&format=csv|jsonl&partial=true`: every row in order,
 /// read from D1 a page at a time as the answer is sent.
 pub async fn results(
@@ -565,14 +576,7 @@ pub async fn results(
         ));
     }
     let shape: Shape = serde_json::from_str(&record.shape).map_err(|_| ApiError::internal())?;
-    // Each verdict was checked against the four names above: no text of the caller's reaches
-    // the SQL.
-    let filter = if verdicts.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = verdicts.iter().map(|v| format!("'{v}'")).collect();
-        format!(" AND verdict IN ({})", list.join(", "))
-    };
+    let filter = verdict_filter("verdict", &verdicts);
     let sql = format!(
         "SELECT row, input, cells, duplicate_of, verdict, reasons, suggestion, score, report \
          FROM rows WHERE job = ?1 AND row > ?2{filter} ORDER BY row LIMIT {RESULTS_PAGE}"

@@ -15,6 +15,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use mailvet_core::dns::{RData, RecordType};
+
 use crate::World;
 
 /// One request a receiver got.
@@ -209,4 +211,31 @@ pub fn reload_zones(world: &World) {
         .status()
         .expect("kill");
     assert!(status.success());
+}
+
+/// Waits up to 10 s until the world's resolver answers `name` with `count` MX records: after
+/// [`reload_zones`], unbound takes a moment to read the edited zones.
+pub fn wait_for_mx(world: &World, name: &str, count: usize) -> Result<(), String> {
+    let started = Instant::now();
+    while mx_count(world, name) != Some(count) {
+        if started.elapsed() > Duration::from_secs(10) {
+            return Err(format!(
+                "unbound did not reload: {name} has not {count} MX records"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// How many MX records the world's resolver gives `name` now.
+fn mx_count(world: &World, name: &str) -> Option<usize> {
+    crate::dns_client::query_udp(world.dns_addr(), 11, name, RecordType::Mx)
+        .ok()
+        .map(|m| {
+            m.answers
+                .iter()
+                .filter(|r| matches!(r.data, RData::Mx { .. }))
+                .count()
+        })
 }

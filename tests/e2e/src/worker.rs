@@ -230,30 +230,14 @@ impl Worker {
     /// or an operator would change it; its JSON output.
     pub fn d1(&self, sql: &str) -> Result<String, String> {
         let wrangler = crate::repo_root().join("node_modules/.bin/wrangler");
-        let output = Command::new(&wrangler)
-            .current_dir(crate::repo_root())
-            .args([
-                "d1", "execute", "DB", "--local", "--json", "--env", &self.env, "-c",
-            ])
-            .arg(&self.jobs)
-            .arg("--persist-to")
-            .arg(&self.state)
-            .args(["--command", sql])
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("WRANGLER_HIDE_BANNER", "true")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("wrangler d1 execute: {e}"))?;
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-        } else {
-            Err(format!(
-                "wrangler d1 execute failed:\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
+        d1_local(
+            &wrangler,
+            &["execute"],
+            &["--json", "--command", sql],
+            &self.env,
+            &self.jobs,
+            &self.state,
+        )
     }
 
     /// Fires the cron trigger (wrangler.toml `[triggers]`) once and waits for it to end.
@@ -353,32 +337,40 @@ fn toml_string(value: &str) -> String {
 
 /// `wrangler d1 migrations apply DB --local` on `state`, for the jobs engine's database.
 fn migrate(wrangler: &Path, env: &str, jobs: &Path, state: &Path) -> Result<(), String> {
+    d1_local(wrangler, &["migrations", "apply"], &[], env, jobs, state).map(drop)
+}
+
+/// `wrangler d1 VERB… DB --local … OPTIONS…` for the jobs engine's database (configuration
+/// `jobs`, environment `env`) kept in `state`; its standard output.
+fn d1_local(
+    wrangler: &Path,
+    verb: &[&str],
+    options: &[&str],
+    env: &str,
+    jobs: &Path,
+    state: &Path,
+) -> Result<String, String> {
+    let what = format!("wrangler d1 {}", verb.join(" "));
     let output = Command::new(wrangler)
         .current_dir(crate::repo_root())
-        .args([
-            "d1",
-            "migrations",
-            "apply",
-            "DB",
-            "--local",
-            "--env",
-            env,
-            "-c",
-        ])
+        .arg("d1")
+        .args(verb)
+        .args(["DB", "--local", "--env", env, "-c"])
         .arg(jobs)
         .arg("--persist-to")
         .arg(state)
+        .args(options)
         .env("WRANGLER_SEND_METRICS", "false")
         .env("WRANGLER_HIDE_BANNER", "true")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("wrangler d1 migrations apply: {e}"))?;
+        .map_err(|e| format!("{what}: {e}"))?;
     if output.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(format!(
-            "wrangler d1 migrations apply failed:\n{}{}",
+            "{what} failed:\n{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         ))

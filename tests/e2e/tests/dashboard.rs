@@ -16,10 +16,8 @@
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use mailvet_core::dns::{RData, RecordType};
 use mailvet_e2e::World;
-use mailvet_e2e::dns_client;
-use mailvet_e2e::hooks::{WorldEdit, reload_zones};
+use mailvet_e2e::hooks::{WorldEdit, reload_zones, wait_for_mx};
 use mailvet_e2e::prober::{self, Prober};
 use mailvet_e2e::worker::{Options, Worker};
 use serde_json::{Value, json};
@@ -199,13 +197,7 @@ fn list_with_two_runs(world: &World, worker: &Worker) -> Result<String, String> 
         "moving.decay.test. 0 IN TXT \"no mail here\"",
     );
     reload_zones(world);
-    let started = Instant::now();
-    while mx_count(world, "moving.decay.test") != Some(0) {
-        if started.elapsed() > Duration::from_secs(10) {
-            return Err("unbound did not reload its zones".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_mx(world, "moving.decay.test", 0)?;
     let (status, run) = call(worker, "POST", &format!("/v1/lists/{id}/runs"), None)?;
     if status != 202 {
         return Err(format!("POST /v1/lists/{id}/runs: {status} {run}"));
@@ -221,16 +213,4 @@ fn list_with_two_runs(world: &World, worker: &Worker) -> Result<String, String> 
         ));
     }
     Ok(id)
-}
-
-/// How many MX records the world's resolver gives `name` now.
-fn mx_count(world: &World, name: &str) -> Option<usize> {
-    dns_client::query_udp(world.dns_addr(), 11, name, RecordType::Mx)
-        .ok()
-        .map(|m| {
-            m.answers
-                .iter()
-                .filter(|r| matches!(r.data, RData::Mx { .. }))
-                .count()
-        })
 }

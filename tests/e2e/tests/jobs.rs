@@ -126,24 +126,6 @@ fn main() -> ExitCode {
 
 // ---- helpers ----
 
-fn json_of(r: &HttpResponse) -> Value {
-    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.text()))
-}
-
-fn error_code(r: &HttpResponse) -> String {
-    let body = json_of(r);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    body["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
@@ -164,7 +146,7 @@ fn post_text(worker: &Worker, query: &str, auth: Option<&str>, body: &str) -> Va
         )
         .expect("POST /v1/jobs");
     assert_eq!(r.status, 202, "{}", r.text());
-    let job = json_of(&r);
+    let job = r.json();
     let id = job["id"].as_str().expect("id").to_owned();
     assert_eq!(id.len(), 32, "128 bits in hex: {id}");
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
@@ -189,7 +171,7 @@ fn wait_for(worker: &Worker, id: &str, auth: Option<&str>) -> Value {
     loop {
         let r = get_job(worker, id, auth);
         assert_eq!(r.status, 200, "{}", r.text());
-        let job = json_of(&r);
+        let job = r.json();
         if matches!(job["status"].as_str(), Some("completed" | "failed")) {
             return job;
         }
@@ -393,7 +375,7 @@ fn csv_list_comes_back_as_the_cli_writes_it(jobs: &Jobs) {
         )
         .expect("POST");
     assert_eq!(r.status, 202, "{}", r.text());
-    let job = json_of(&r);
+    let job = r.json();
     assert_eq!(
         job["total_rows"], 8,
         "the header is no row, the blank line is: {job}"
@@ -442,7 +424,7 @@ fn csv_list_comes_back_as_the_cli_writes_it(jobs: &Jobs) {
             )
             .expect("POST");
         assert_eq!(r.status, 202, "{column}: {}", r.text());
-        assert_eq!(json_of(&r)["total_rows"], 8);
+        assert_eq!(r.json()["total_rows"], 8);
     }
 }
 
@@ -459,10 +441,10 @@ fn csv_errors_name_the_problem(jobs: &Jobs) {
     };
     let r = post("", b"name,company\nJane,Acme\nBob,Globex\n");
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (400, "csv_no_email_column")
     );
-    let message = json_of(&r)["error"]["message"]
+    let message = r.json()["error"]["message"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -472,18 +454,18 @@ fn csv_errors_name_the_problem(jobs: &Jobs) {
     );
     let r = post("?column=phone", b"name,email\nJane,jane@valid.test\n");
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (400, "csv_no_email_column")
     );
     let r = post("", b"email\njane@valid.test\nbad\xff@valid.test\n");
-    assert_eq!((r.status, error_code(&r).as_str()), (400, "csv_encoding"));
-    let message = json_of(&r)["error"]["message"]
+    assert_eq!((r.status, r.error_code().as_str()), (400, "csv_encoding"));
+    let message = r.json()["error"]["message"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     assert!(message.contains("UTF-8"), "{message}");
     let r = post("", b"email\n");
-    assert_eq!((r.status, error_code(&r).as_str()), (400, "empty_list"));
+    assert_eq!((r.status, r.error_code().as_str()), (400, "empty_list"));
 }
 
 /// Excel's "Unicode text" is UTF-16LE with a byte order mark, tab-separated: it is read, and
@@ -514,7 +496,7 @@ fn a_utf16_upload_comes_back_as_utf8(jobs: &Jobs) {
             )
             .expect("POST");
         assert_eq!(r.status, 202, "{}", r.text());
-        let job = json_of(&r);
+        let job = r.json();
         assert_eq!(job["total_rows"], 2, "{job}");
         let id = job["id"].as_str().expect("id").to_owned();
         wait_for(&jobs.open, &id, None);
@@ -541,7 +523,7 @@ fn a_utf16_upload_comes_back_as_utf8(jobs: &Jobs) {
         )
         .expect("POST");
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (400, "csv_encoding"),
         "{}",
         r.text()
@@ -561,7 +543,7 @@ fn json_list_and_the_job_list(jobs: &Jobs) {
             )
             .expect("POST");
         assert_eq!(r.status, 202, "{}", r.text());
-        json_of(&r)["id"].as_str().expect("id").to_owned()
+        r.json()["id"].as_str().expect("id").to_owned()
     };
     let first = post("json-first");
     let second = post("json-second");
@@ -581,7 +563,7 @@ fn json_list_and_the_job_list(jobs: &Jobs) {
         let mut ids = Vec::new();
         let mut path = "/v1/jobs?limit=1".to_owned();
         loop {
-            let page = json_of(&jobs.open.get(&path).expect("GET /v1/jobs"));
+            let page = jobs.open.get(&path).expect("GET /v1/jobs").json();
             let listed = page["jobs"].as_array().expect("jobs");
             assert!(listed.len() <= 1, "{page}");
             ids.extend(
@@ -621,7 +603,7 @@ fn verdict_filter_and_partial(jobs: &Jobs) {
     let early = results(&jobs.open, id, "format=jsonl");
     if early.status != 200 {
         assert_eq!(early.status, 409, "{}", early.text());
-        assert_eq!(error_code(&early), "job_not_finished");
+        assert_eq!(early.error_code(), "job_not_finished");
         // The rows checked so far (none before the upload is split into rows).
         let partial = results(&jobs.open, id, "format=jsonl&partial=true");
         assert_eq!(partial.status, 200, "{}", partial.text());
@@ -651,12 +633,12 @@ fn verdict_filter_and_partial(jobs: &Jobs) {
     assert_eq!(rows, [1, 3]);
     let bad = results(&jobs.open, id, "verdict=good");
     assert_eq!(
-        (bad.status, error_code(&bad).as_str()),
+        (bad.status, bad.error_code().as_str()),
         (400, "invalid_verdict")
     );
     let bad = results(&jobs.open, id, "format=xlsx");
     assert_eq!(
-        (bad.status, error_code(&bad).as_str()),
+        (bad.status, bad.error_code().as_str()),
         (400, "invalid_format")
     );
 }
@@ -673,7 +655,7 @@ fn jobs_belong_to_their_key(jobs: &Jobs) {
     // Another secret key sees nothing, not even that the job exists.
     let other = get_job(&jobs.keyed, id, Some(OTHER_SECRET_KEY));
     assert_eq!(
-        (other.status, error_code(&other).as_str()),
+        (other.status, other.error_code().as_str()),
         (404, "job_not_found")
     );
     let auth = bearer(OTHER_SECRET_KEY);
@@ -718,7 +700,7 @@ fn jobs_belong_to_their_key(jobs: &Jobs) {
             )
             .expect("request");
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (403, "secret_key_required"),
             "{method} {path}"
         );
@@ -750,16 +732,16 @@ fn upload_errors(jobs: &Jobs) {
     ] {
         let r = post(content_type, body);
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (400, "empty_list"),
             "{body:?}"
         );
     }
     let r = post("application/json", b"{\"emails\": 3}");
-    assert_eq!((r.status, error_code(&r).as_str()), (400, "invalid_json"));
+    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_json"));
     let r = post("application/xml", b"<list/>");
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (415, "unsupported_media_type")
     );
     let r = jobs
@@ -771,12 +753,12 @@ fn upload_errors(jobs: &Jobs) {
             Some(b"a@b.test"),
         )
         .expect("POST");
-    assert_eq!((r.status, error_code(&r).as_str()), (400, "invalid_checks"));
+    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_checks"));
     // One row over the limit of 1,000,000 (2 MB of text): 413, the limit in the sentence.
     let many = "a\n".repeat(1_000_001);
     let r = post("text/plain", many.as_bytes());
-    assert_eq!((r.status, error_code(&r).as_str()), (413, "too_many_rows"));
-    let message = json_of(&r)["error"]["message"]
+    assert_eq!((r.status, r.error_code().as_str()), (413, "too_many_rows"));
+    let message = r.json()["error"]["message"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -787,8 +769,8 @@ fn upload_errors(jobs: &Jobs) {
     let sent = Instant::now();
     let r = post("text/plain", &huge);
     drop(huge);
-    assert_eq!((r.status, error_code(&r).as_str()), (413, "body_too_large"));
-    let message = json_of(&r)["error"]["message"]
+    assert_eq!((r.status, r.error_code().as_str()), (413, "body_too_large"));
+    let message = r.json()["error"]["message"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -798,7 +780,7 @@ fn upload_errors(jobs: &Jobs) {
     );
     println!("a 100 MB upload refused in {:?}", sent.elapsed());
     // Nothing was stored for any of these: no job was made.
-    let page = json_of(&jobs.open.get("/v1/jobs?limit=100").expect("GET"));
+    let page = jobs.open.get("/v1/jobs?limit=100").expect("GET").json();
     let made = page["jobs"]
         .as_array()
         .expect("jobs")
@@ -843,7 +825,7 @@ fn webhook_gets_one_signed_completed(jobs: &Jobs) {
         STANDARD.decode(&secret[6..]).is_ok_and(|k| k.len() >= 24),
         "{secret}"
     );
-    let listed = json_of(&jobs.open.get("/v1/webhooks").expect("GET"));
+    let listed = jobs.open.get("/v1/webhooks").expect("GET").json();
     let mine = listed["webhooks"]
         .as_array()
         .expect("webhooks")
@@ -941,18 +923,18 @@ fn webhook_urls_are_checked(jobs: &Jobs) {
     ] {
         let r = post(json!({ "url": url }));
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (400, "invalid_webhook_url"),
             "{url}"
         );
     }
     let r = post(json!({ "url": "https://hooks.example.com/x", "events": ["job.started"] }));
-    assert_eq!((r.status, error_code(&r).as_str()), (400, "invalid_events"));
+    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_events"));
     let r = post(
         json!({ "url": "https://hooks.example.com/x", "events": ["job.completed", "job.failed"] }),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    let id = json_of(&r)["id"].as_str().expect("id").to_owned();
+    let id = r.json()["id"].as_str().expect("id").to_owned();
     // Another key neither sees nor deletes it.
     let other = bearer(OTHER_SECRET_KEY);
     let listed = jobs
@@ -970,7 +952,7 @@ fn webhook_urls_are_checked(jobs: &Jobs) {
         )
         .expect("DELETE");
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (404, "webhook_not_found")
     );
     let r = jobs
@@ -1015,7 +997,7 @@ fn sigkill_mid_job_then_restart_completes(jobs: &Jobs) {
     let id = job["id"].as_str().expect("id").to_owned();
     let started = Instant::now();
     loop {
-        let job = json_of(&get_job(&worker, &id, None));
+        let job = get_job(&worker, &id, None).json();
         let processed = job["processed"].as_i64().unwrap_or(0);
         if processed > 0 {
             assert!(processed < 3_000, "the job ended before the kill: {job}");
@@ -1029,7 +1011,7 @@ fn sigkill_mid_job_then_restart_completes(jobs: &Jobs) {
     let worker = own_worker(jobs, &state, &vars);
     let started = Instant::now();
     let job = loop {
-        let job = json_of(&get_job(&worker, &id, None));
+        let job = get_job(&worker, &id, None).json();
         if job["status"] == "completed" {
             break job;
         }
@@ -1095,7 +1077,7 @@ fn sweeper_gives_up_lost_chunks(jobs: &Jobs) {
     let id = job["id"].as_str().expect("id").to_owned();
     let started = Instant::now();
     let job = loop {
-        let job = json_of(&get_job(&worker, &id, None));
+        let job = get_job(&worker, &id, None).json();
         if job["status"] == "completed" {
             break job;
         }
@@ -1130,7 +1112,11 @@ fn sweeper_gives_up_lost_chunks(jobs: &Jobs) {
 /// each documented method with a documented status, and the error codes these tests meet are
 /// all named in the document.
 fn openapi_documents_the_jobs_api(jobs: &Jobs) {
-    let doc = json_of(&jobs.open.get("/openapi.json").expect("GET /openapi.json"));
+    let doc = jobs
+        .open
+        .get("/openapi.json")
+        .expect("GET /openapi.json")
+        .json();
     let job = post_text(&jobs.open, "checks=syntax", None, "lee@valid.test\n");
     let id = job["id"].as_str().expect("id").to_owned();
     let job = wait_for(&jobs.open, &id, None);
@@ -1282,7 +1268,7 @@ fn a_browser_form_uploads_a_file(jobs: &Jobs) {
     );
     let r = post(&body);
     assert_eq!(r.status, 202, "{}", r.text());
-    let job = json_of(&r);
+    let job = r.json();
     assert_eq!(
         (&job["name"], &job["checks"], &job["total_rows"]),
         (&json!("from a form"), &json!("syntax"), &json!(2)),
@@ -1306,10 +1292,10 @@ fn a_browser_form_uploads_a_file(jobs: &Jobs) {
     );
     let r = post(&body);
     assert_eq!(r.status, 202, "{}", r.text());
-    assert_eq!(json_of(&r)["total_rows"], 1);
+    assert_eq!(r.json()["total_rows"], 1);
     // A form without the file.
     let r = post(&form(boundary, &[("checks", "syntax")], None));
-    assert_eq!((r.status, error_code(&r).as_str()), (400, "missing_file"));
+    assert_eq!((r.status, r.error_code().as_str()), (400, "missing_file"));
 }
 
 fn register(jobs: &Jobs, url: &str) -> (String, String) {
@@ -1327,7 +1313,7 @@ fn register(jobs: &Jobs, url: &str) -> (String, String) {
         )
         .expect("POST /v1/webhooks");
     assert_eq!(r.status, 201, "{}", r.text());
-    let hook = json_of(&r);
+    let hook = r.json();
     (
         hook["id"].as_str().expect("id").to_owned(),
         hook["secret"].as_str().expect("secret").to_owned(),
@@ -1424,7 +1410,7 @@ fn webhook_retries_then_gone_disables(jobs: &Jobs) {
     );
     let started = Instant::now();
     loop {
-        let listed = json_of(&jobs.open.get("/v1/webhooks").expect("GET"));
+        let listed = jobs.open.get("/v1/webhooks").expect("GET").json();
         let hook = listed["webhooks"]
             .as_array()
             .expect("webhooks")

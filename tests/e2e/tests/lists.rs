@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use mailvet_core::dns::{RData, RecordType};
 use mailvet_e2e::World;
-use mailvet_e2e::dns_client;
-use mailvet_e2e::hooks::{Delivery, WorldEdit, receiver, reload_zones, signature_valid};
+use mailvet_e2e::hooks::{
+    Delivery, WorldEdit, receiver, reload_zones, signature_valid, wait_for_mx,
+};
 use mailvet_e2e::http::HttpResponse;
 use mailvet_e2e::prober::{self, Prober};
 use mailvet_e2e::runner::{self, Test};
@@ -202,24 +202,6 @@ fn relay(
 
 // ---- helpers ----
 
-fn json_of(r: &HttpResponse) -> Value {
-    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.text()))
-}
-
-fn error_code(r: &HttpResponse) -> String {
-    let body = json_of(r);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    body["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
@@ -260,7 +242,7 @@ fn completed_job(worker: &Worker, key: Option<&str>, checks: &str, rows: &[&str]
         )
         .expect("POST /v1/jobs");
     assert_eq!(r.status, 202, "{}", r.text());
-    let id = json_of(&r)["id"].as_str().expect("id").to_owned();
+    let id = r.json()["id"].as_str().expect("id").to_owned();
     let job = wait_for_job(worker, &id, key);
     assert_eq!(job["status"], "completed", "{job}");
     id
@@ -271,7 +253,7 @@ fn wait_for_job(worker: &Worker, id: &str, key: Option<&str>) -> Value {
     loop {
         let r = call(worker, "GET", &format!("/v1/jobs/{id}"), key, None);
         assert_eq!(r.status, 200, "{}", r.text());
-        let job = json_of(&r);
+        let job = r.json();
         if matches!(job["status"].as_str(), Some("completed" | "failed")) {
             return job;
         }
@@ -288,7 +270,7 @@ fn wait_for_job(worker: &Worker, id: &str, key: Option<&str>) -> Value {
 fn make_list(worker: &Worker, key: Option<&str>, body: Value) -> Value {
     let r = call(worker, "POST", "/v1/lists", key, Some(body));
     assert_eq!(r.status, 201, "{}", r.text());
-    let list = json_of(&r);
+    let list = r.json();
     let id = list["id"].as_str().expect("id");
     assert_eq!(id.len(), 32, "128 bits in hex: {id}");
     assert_eq!(
@@ -301,7 +283,7 @@ fn make_list(worker: &Worker, key: Option<&str>, body: Value) -> Value {
 fn get_list(worker: &Worker, id: &str, key: Option<&str>) -> Value {
     let r = call(worker, "GET", &format!("/v1/lists/{id}"), key, None);
     assert_eq!(r.status, 200, "{}", r.text());
-    json_of(&r)
+    r.json()
 }
 
 /// Polls the list until its run `run` has ended; the list object then.
@@ -342,20 +324,6 @@ fn assert_counts_follow_transitions(before: &Value, after: &Value) {
     assert_eq!(counts(after), expected, "{before}\n{after}");
 }
 
-// ---- the world, changed ----
-
-/// The MX records the world answers for `name` now.
-fn mx_of(world: &World, name: &str) -> Option<usize> {
-    dns_client::query_udp(world.dns_addr(), 11, name, RecordType::Mx)
-        .ok()
-        .map(|m| {
-            m.answers
-                .iter()
-                .filter(|r| matches!(r.data, RData::Mx { .. }))
-                .count()
-        })
-}
-
 // ---- tests ----
 
 /// A list checked with SMTP through the real prober; then a mailbox disappears and a domain loses
@@ -383,7 +351,7 @@ fn a_second_run_finds_what_changed(lists: &Lists) {
         Some(json!({ "url": url, "events": ["list.cleaned"] })),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    let secret = json_of(&r)["secret"].as_str().expect("secret").to_owned();
+    let secret = r.json()["secret"].as_str().expect("secret").to_owned();
 
     let list = make_list(
         worker,
@@ -416,18 +384,11 @@ fn a_second_run_finds_what_changed(lists: &Lists) {
         "moving.decay.test. 0 IN TXT \"no mail here\"",
     );
     reload_zones(&lists.world);
-    let started = Instant::now();
-    while mx_of(&lists.world, "moving.decay.test") != Some(0) {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "unbound did not reload"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_mx(&lists.world, "moving.decay.test", 0).expect("the world changed");
 
     let r = call(worker, "POST", &format!("/v1/lists/{id}/runs"), None, None);
     assert_eq!(r.status, 202, "{}", r.text());
-    let run = json_of(&r);
+    let run = r.json();
     assert_eq!(
         (&run["run"], &run["status"]),
         (&json!(2), &json!("running"))
@@ -439,7 +400,7 @@ fn a_second_run_finds_what_changed(lists: &Lists) {
     );
     let again = call(worker, "POST", &format!("/v1/lists/{id}/runs"), None, None);
     assert_eq!(
-        (again.status, error_code(&again).as_str()),
+        (again.status, again.error_code().as_str()),
         (409, "list_run_in_progress"),
         "never two runs at once"
     );
@@ -585,7 +546,7 @@ fn cron_starts_due_lists_once(lists: &Lists) {
         Some(overdue.clone()),
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(json_of(&r)["next_run_at"], "2000-01-01T00:00:00Z");
+    assert_eq!(r.json()["next_run_at"], "2000-01-01T00:00:00Z");
 
     lists.gate.close();
     let cron = worker.cron().expect("the cron");
@@ -672,7 +633,7 @@ fn lists_belong_to_their_key(lists: &Lists) {
         other,
         Some(json!({ "job": source })),
     );
-    assert_eq!((r.status, error_code(&r).as_str()), (404, "job_not_found"));
+    assert_eq!((r.status, r.error_code().as_str()), (404, "job_not_found"));
     let list = make_list(worker, key, json!({ "job": source, "every": "30d" }));
     let id = list["id"].as_str().expect("id").to_owned();
     for (method, path) in [
@@ -685,7 +646,7 @@ fn lists_belong_to_their_key(lists: &Lists) {
         let body = (method == "PATCH").then(|| json!({ "name": "mine now" }));
         let r = call(worker, method, &path, other, body);
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (404, "list_not_found"),
             "{method} {path}"
         );
@@ -700,14 +661,14 @@ fn lists_belong_to_their_key(lists: &Lists) {
             )
             .expect("a request with a public key");
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (403, "secret_key_required"),
             "{method} {path}"
         );
     }
-    let theirs = json_of(&call(worker, "GET", "/v1/lists", other, None));
+    let theirs = call(worker, "GET", "/v1/lists", other, None).json();
     assert!(!theirs.to_string().contains(&id), "{theirs}");
-    let mine = json_of(&call(worker, "GET", "/v1/lists", key, None));
+    let mine = call(worker, "GET", "/v1/lists", key, None).json();
     let listed = mine["lists"]
         .as_array()
         .expect("lists")
@@ -744,7 +705,7 @@ fn lists_belong_to_their_key(lists: &Lists) {
     ] {
         let r = post(body.clone());
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (status, code),
             "{body}"
         );
@@ -752,14 +713,14 @@ fn lists_belong_to_their_key(lists: &Lists) {
     let patch = |body: Value| call(worker, "PATCH", &format!("/v1/lists/{id}"), key, Some(body));
     let r = patch(json!({ "next_run_at": "tomorrow" }));
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (400, "invalid_next_run_at")
     );
     let r = patch(json!({ "every": "2w" }));
-    assert_eq!((r.status, error_code(&r).as_str()), (400, "invalid_every"));
+    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_every"));
     let r = patch(json!({ "name": "renamed", "every": "14d" }));
     assert_eq!(r.status, 200, "{}", r.text());
-    let renamed = json_of(&r);
+    let renamed = r.json();
     assert_eq!(
         (&renamed["name"], &renamed["every"]),
         (&json!("renamed"), &json!("14d"))
@@ -781,7 +742,7 @@ fn lists_belong_to_their_key(lists: &Lists) {
     ] {
         let r = changes(query);
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (status, code),
             "{query}"
         );
@@ -790,14 +751,14 @@ fn lists_belong_to_their_key(lists: &Lists) {
     // A run, then DELETE: the list and the run's job go, the source job stays.
     let r = call(worker, "POST", &format!("/v1/lists/{id}/runs"), key, None);
     assert_eq!(r.status, 202, "{}", r.text());
-    let run_job = json_of(&r)["job"].as_str().expect("job").to_owned();
+    let run_job = r.json()["job"].as_str().expect("job").to_owned();
     wait_for_run(worker, &id, key, 2);
     let r = call(worker, "DELETE", &format!("/v1/lists/{id}"), key, None);
     assert_eq!(r.status, 204, "{}", r.text());
     let r = call(worker, "GET", &format!("/v1/lists/{id}"), key, None);
-    assert_eq!((r.status, error_code(&r).as_str()), (404, "list_not_found"));
+    assert_eq!((r.status, r.error_code().as_str()), (404, "list_not_found"));
     let r = call(worker, "GET", &format!("/v1/jobs/{run_job}"), key, None);
-    assert_eq!((r.status, error_code(&r).as_str()), (404, "job_not_found"));
+    assert_eq!((r.status, r.error_code().as_str()), (404, "job_not_found"));
     let r = call(worker, "GET", &format!("/v1/jobs/{source}"), key, None);
     assert_eq!(
         r.status,
@@ -812,7 +773,10 @@ fn lists_belong_to_their_key(lists: &Lists) {
 /// lists is named in the document.
 fn openapi_documents_the_lists_api(lists: &Lists) {
     let worker = &lists.open;
-    let doc = json_of(&worker.get("/openapi.json").expect("GET /openapi.json"));
+    let doc = worker
+        .get("/openapi.json")
+        .expect("GET /openapi.json")
+        .json();
     let source = completed_job(worker, None, "syntax", &["lee@valid.test"]);
     let list = make_list(worker, None, json!({ "job": source }));
     let id = list["id"].as_str().expect("id").to_owned();
@@ -955,7 +919,7 @@ fn retention_deletes_old_runs_and_keeps_the_latest(lists: &Lists) {
     for job in [&alone, &source, &second] {
         let r = call(&worker, "GET", &format!("/v1/jobs/{job}"), None, None);
         assert_eq!(
-            (r.status, error_code(&r).as_str()),
+            (r.status, r.error_code().as_str()),
             (404, "job_not_found"),
             "{job} is past retention"
         );
@@ -985,7 +949,7 @@ fn retention_deletes_old_runs_and_keeps_the_latest(lists: &Lists) {
         None,
     );
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (410, "run_expired"),
         "run 2's changes went with its job"
     );

@@ -271,10 +271,6 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-fn json(r: &HttpResponse) -> Value {
-    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
-}
-
 /// `GET /v1/verify?email=…` (plus `extra` query text) with `headers`; expects 200.
 fn verify_with(
     worker: &Worker,
@@ -287,7 +283,7 @@ fn verify_with(
         .request("GET", &path, headers, None)
         .unwrap_or_else(|e| panic!("GET {path}: {e}"));
     assert_eq!(r.status, 200, "{path}: {}", r.text());
-    let report = json(&r);
+    let report = r.json();
     (r, report)
 }
 
@@ -354,20 +350,6 @@ fn outline(report: &Value) -> (&str, Vec<&str>, &str) {
             .as_str()
             .unwrap_or_default(),
     )
-}
-
-fn error_code(r: &HttpResponse) -> String {
-    let body = json(r);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    body["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// How long the Worker takes to answer `GET path` completely.
@@ -597,7 +579,7 @@ fn post_answers_like_get(edge: &Edge) {
         )
         .expect("POST");
     assert_eq!(r.status, 200, "{}", r.text());
-    let post = json(&r);
+    let post = r.json();
     assert_eq!(get, post);
     assert_eq!(post["address"], "Bob@valid.test");
 }
@@ -624,7 +606,7 @@ fn batch_keeps_every_input_in_order(edge: &Edge) {
     ];
     let r = batch(&edge.open, &json!({ "emails": inputs }), &[]);
     assert_eq!(r.status, 200, "{}", r.text());
-    let body = json(&r);
+    let body = r.json();
     let results = body["results"].as_array().expect("results");
     let got: Vec<(&str, &str)> = results
         .iter()
@@ -669,7 +651,7 @@ fn batch_resolves_each_domain_once(edge: &Edge) {
         &[("Authorization", &bearer(SECRET_KEY))],
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let body = json(&r);
+    let body = r.json();
     let results = body["results"].as_array().expect("results");
     assert_eq!(results.len(), emails.len());
     for report in results {
@@ -692,11 +674,11 @@ fn batch_holds_at_most_100(edge: &Edge) {
     let full: Vec<String> = (0..100).map(|i| format!("user{i}@valid.test")).collect();
     let r = batch(&edge.open, &json!({ "emails": full }), &[]);
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(json(&r)["results"].as_array().map(Vec::len), Some(100));
+    assert_eq!(r.json()["results"].as_array().map(Vec::len), Some(100));
     let over: Vec<String> = (0..101).map(|i| format!("user{i}@valid.test")).collect();
     let r = batch(&edge.open, &json!({ "emails": over }), &[]);
     assert_eq!(r.status, 400);
-    assert_eq!(error_code(&r), "too_many_emails");
+    assert_eq!(r.error_code(), "too_many_emails");
 }
 
 // ---- HTTP errors ----
@@ -743,7 +725,7 @@ fn bad_requests_are_400(edge: &Edge) {
             .request(method, path, &[], body.map(str::as_bytes))
             .expect(path);
         assert_eq!(r.status, 400, "{method} {path} {body:?}: {}", r.text());
-        assert_eq!(error_code(&r), code, "{method} {path} {body:?}");
+        assert_eq!(r.error_code(), code, "{method} {path} {body:?}");
         assert!(
             r.content_type
                 .as_deref()
@@ -756,7 +738,7 @@ fn unknown_path_is_404(edge: &Edge) {
     for path in ["/v2/verify", "/v1/verify/", "/v1", "/nothing.html"] {
         let r = edge.open.get(path).expect(path);
         assert_eq!(r.status, 404, "{path}");
-        assert_eq!(error_code(&r), "not_found", "{path}");
+        assert_eq!(r.error_code(), "not_found", "{path}");
     }
 }
 
@@ -770,7 +752,7 @@ fn wrong_method_is_405(edge: &Edge) {
         let r = edge.open.request(method, path, &[], None).expect(path);
         assert_eq!(r.status, 405, "{method} {path}");
         assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
-        assert_eq!(error_code(&r), "method_not_allowed");
+        assert_eq!(r.error_code(), "method_not_allowed");
     }
 }
 
@@ -785,7 +767,7 @@ fn large_body_is_413(edge: &Edge) {
         .request("POST", "/v1/verify/batch", &[], Some(body.as_bytes()))
         .expect("POST");
     assert_eq!(r.status, 413, "{}", r.text());
-    assert_eq!(error_code(&r), "body_too_large");
+    assert_eq!(r.error_code(), "body_too_large");
     // The Worker still answers afterwards.
     assert_eq!(verify(&edge.open, "alice@valid.test")["verdict"], "valid");
 }
@@ -884,7 +866,7 @@ fn doh_unreachable_is_dns_failure(edge: &Edge) {
         .expect("GET");
     // A verdict, not an HTTP error.
     assert_eq!(r.status, 200, "{}", r.text());
-    let report = json(&r);
+    let report = r.json();
     assert_eq!(
         outline(&report),
         ("unknown", vec!["dns_failure"], "dns_failure")
@@ -934,7 +916,7 @@ fn keys_required_once_configured(edge: &Edge) {
             .expect("GET");
         assert_eq!(r.status, 401, "{headers:?}");
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
-        assert_eq!(error_code(&r), code);
+        assert_eq!(r.error_code(), code);
     }
     let r = edge
         .keyed
@@ -945,7 +927,7 @@ fn keys_required_once_configured(edge: &Edge) {
             None,
         )
         .expect("GET");
-    assert_eq!((r.status, error_code(&r).as_str()), (401, "invalid_key"));
+    assert_eq!((r.status, r.error_code().as_str()), (401, "invalid_key"));
     // What needs no key still answers.
     assert_eq!(edge.keyed.get("/healthz").expect("healthz").status, 200);
     assert_eq!(
@@ -1007,7 +989,7 @@ fn keys_public_only_from_its_origins(edge: &Edge) {
             .request("GET", "/v1/verify?email=alice@valid.test", &headers, None)
             .expect("GET");
         assert_eq!(r.status, 403, "{origin:?}");
-        assert_eq!(error_code(&r), "origin_not_allowed");
+        assert_eq!(r.error_code(), "origin_not_allowed");
         assert_eq!(r.header("access-control-allow-origin"), None);
     }
 }
@@ -1051,7 +1033,7 @@ fn cors_preflight(edge: &Edge) {
     }
     let r = preflight(&edge.keyed, "/v1/verify", "https://evil.example");
     assert_eq!(
-        (r.status, error_code(&r).as_str()),
+        (r.status, r.error_code().as_str()),
         (403, "origin_not_allowed")
     );
     assert_eq!(r.header("access-control-allow-origin"), None);
@@ -1093,7 +1075,7 @@ fn limit_per_key_is_429(edge: &Edge) {
     });
     assert!(passed >= 1, "{passed}");
     assert_eq!(r.header("retry-after"), Some("60"));
-    assert_eq!(error_code(&r), "key_rate_limited");
+    assert_eq!(r.error_code(), "key_rate_limited");
     // Another key has its own count.
     let r = edge
         .limited
@@ -1118,7 +1100,7 @@ fn limit_per_client_is_429(edge: &Edge) {
     });
     assert!(passed >= 1, "{passed}");
     assert_eq!(r.header("retry-after"), Some("60"));
-    assert_eq!(error_code(&r), "client_rate_limited");
+    assert_eq!(r.error_code(), "client_rate_limited");
     // The widget's page can read the 429.
     assert_eq!(r.header("access-control-allow-origin"), Some(SHOP));
     let other = [("Origin", SHOP), ("CF-Connecting-IP", "192.0.2.78")];
@@ -1246,7 +1228,7 @@ fn openapi(edge: &Edge) -> Value {
     let r = edge.open.get("/openapi.json").expect("GET /openapi.json");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    let doc = json(&r);
+    let doc = r.json();
     assert_eq!(doc["openapi"], "3.1.0");
     doc
 }
