@@ -8,12 +8,11 @@
 //! probes). Either way the reader waits while a bounded number of inputs are on their way, so
 //! memory stays bounded whatever the length of the input, and output is flushed whenever the
 //! next step would wait. What depends on the domain alone (the lists, the typo suggestion) is
-//! worked out once per domain ([`Memo`]): a list has far fewer domains than addresses.
+//! worked out once per domain ([`Memo`], in `memo.rs`): a list has far fewer domains than addresses.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::fs::File;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use clap::{Args, ValueEnum};
 use mailvet_core::dns::MailRoute;
 use mailvet_core::lists::Lists;
-use mailvet_core::report::{Check, DomainFacts, DomainMemo, Report, Skipped, Spare};
+use mailvet_core::report::{Check, Report, Skipped, Spare};
 use mailvet_core::table::{self, Tally};
 use mailvet_core::verdict::{Policy, Verdict};
 use tokio::sync::mpsc;
@@ -33,6 +32,7 @@ use crate::Failure;
 use crate::doh::{DnsArgs, Resolver};
 use crate::input::{BOM, Input, Lines};
 use crate::list::{self, ListRow, ListSource};
+use crate::memo::Memo;
 use crate::metrics::Metrics;
 use crate::output::{Format, Output, json_line};
 use crate::probe::{MailHost, Mailbox, ProbeArgs, Prober};
@@ -197,199 +197,6 @@ struct Checker {
     lists: Lists,
     policy: Policy,
     memo: Memo,
-}
-
-/// The most domains [`Memo`] keeps of each kind: a list of a million addresses has some tens of
-/// thousands, and a list of all different domains gains nothing from a memo anyway.
-const MEMO_DOMAINS: usize = 100_000;
-
-/// How many parts [`Memo`] is cut into, each behind its own lock: the checking threads of
-/// `--syntax-only` ask it for every address, and with one lock they mostly waited for each other.
-const MEMO_SHARDS: usize = 64;
-
-/// Bytes of a domain that [`DomainKey`] holds in itself, with one more for its length.
-const SHORT_DOMAIN: usize = 23;
-
-/// A domain of at most [`SHORT_DOMAIN`] bytes (most are) kept in the map's own memory, padded
-/// with zeros and its length last: a look-up compares it in place, instead of following a
-/// pointer to a string elsewhere, which a list of many domains pays for in cache misses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct DomainKey([u8; SHORT_DOMAIN + 1]);
-
-impl DomainKey {
-    fn new(domain: &str) -> Option<DomainKey> {
-        let bytes = domain.as_bytes();
-        if bytes.len() > SHORT_DOMAIN {
-            return None;
-        }
-        let mut key = [0; SHORT_DOMAIN + 1];
-        key[..bytes.len()].copy_from_slice(bytes);
-        key[SHORT_DOMAIN] = u8::try_from(bytes.len()).ok()?;
-        Some(DomainKey(key))
-    }
-}
-
-impl std::hash::Hash for DomainKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(&self.0);
-    }
-}
-
-/// One part of [`Memo`]: short domains in place, longer ones by their string.
-#[derive(Debug, Default)]
-struct Facts {
-    short: HashMap<DomainKey, DomainFacts, BuildHasherDefault<DomainHasher>>,
-    long: HashMap<Box<str>, DomainFacts, BuildHasherDefault<DomainHasher>>,
-}
-
-impl Facts {
-    fn get(&self, key: Option<DomainKey>, domain: &str) -> Option<&DomainFacts> {
-        match key {
-            Some(key) => self.short.get(&key),
-            None => self.long.get(domain),
-        }
-    }
-
-    /// Keeps `facts`, after forgetting everything when `most` domains are kept already.
-    fn insert(&mut self, key: Option<DomainKey>, domain: &str, facts: DomainFacts, most: usize) {
-        if self.short.len() + self.long.len() >= most {
-            self.short.clear();
-            self.long.clear();
-        }
-        match key {
-            Some(key) => self.short.insert(key, facts),
-            None => self.long.insert(domain.into(), facts),
-        };
-    }
-}
-
-/// The facts of each domain of the list (lists and typo suggestion, see [`DomainMemo`]),
-/// worked out once: they cost more than parsing an address. In two levels: each thread keeps
-/// the facts it used in its own map ([`MEMO`]), without a lock, and asks the shared one, by
-/// parts behind their own locks, only for a domain new to it. The checking threads ask for every
-/// address, mostly of the same few providers: one shared map cost more in passing its locks and
-/// memory between the cores than the checking itself, and a map per thread alone worked every
-/// domain out once per thread.
-#[derive(Debug)]
-struct Memo {
-    /// Tells this memo's facts from another's in a thread's [`MEMO`].
-    id: u64,
-    /// By whether DNS said the domain receives no mail, then by the hash of the domain.
-    shared: [[Shard; MEMO_SHARDS]; 2],
-}
-
-/// A part of [`Memo::shared`], alone on its cache lines: a lock taken by one core does not
-/// take its neighbours' lines away from the other.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Shard(Mutex<Facts>);
-
-impl Default for Memo {
-    fn default() -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        Memo {
-            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            shared: std::array::from_fn(|_| std::array::from_fn(|_| Shard::default())),
-        }
-    }
-}
-
-/// A thread's facts for one [`Memo`] (by its id), by whether DNS said the domain receives no mail.
-type ThreadFacts = Option<(u64, [Facts; 2])>;
-
-thread_local! {
-    static MEMO: std::cell::RefCell<ThreadFacts> = const { std::cell::RefCell::new(None) };
-}
-
-impl DomainMemo for Memo {
-    fn facts(
-        &self,
-        domain: &str,
-        no_mail: bool,
-        work_out: &dyn Fn() -> DomainFacts,
-    ) -> DomainFacts {
-        let key = DomainKey::new(domain);
-        let kept = MEMO.with_borrow_mut(|memo| {
-            let (id, facts) = memo.get_or_insert_with(|| (self.id, Default::default()));
-            if *id != self.id {
-                *id = self.id;
-                *facts = Default::default();
-            }
-            facts[usize::from(no_mail)].get(key, domain).cloned()
-        });
-        if let Some(facts) = kept {
-            return facts;
-        }
-        let hasher = BuildHasherDefault::<DomainHasher>::default();
-        let hash = match &key {
-            Some(key) => hasher.hash_one(key),
-            None => hasher.hash_one(domain),
-        };
-        // Bits the maps do not use: they pick buckets by the low ones and tag them with the
-        // top seven.
-        let shard = (hash >> 40) as usize % MEMO_SHARDS;
-        let facts = {
-            let mut shared = self.shared[usize::from(no_mail)][shard]
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match shared.get(key, domain) {
-                Some(facts) => facts.clone(),
-                // Worked out under the lock: another thread that needs it waits rather than
-                // working it out too.
-                None => {
-                    let facts = work_out();
-                    shared.insert(key, domain, facts.clone(), MEMO_DOMAINS / MEMO_SHARDS);
-                    facts
-                }
-            }
-        };
-        MEMO.with_borrow_mut(|memo| {
-            if let Some((id, kept)) = memo
-                && *id == self.id
-            {
-                kept[usize::from(no_mail)].insert(key, domain, facts.clone(), MEMO_DOMAINS);
-            }
-        });
-        facts
-    }
-}
-
-/// The hash of [`Memo`]'s keys: domains of a list the user gave, so the keyed SipHash of the
-/// standard library (against inputs chosen to collide) buys nothing, and it cost more than the
-/// rest of a memo look-up. Eight bytes at a time: rotate, mix in, multiply by an odd constant
-/// (the 64-bit golden ratio) to spread each bit upwards; `finish` folds the well-mixed high half
-/// into the low one, from which the map picks buckets.
-#[derive(Debug, Default)]
-struct DomainHasher(u64);
-
-/// 2^64 divided by the golden ratio, odd: [`DomainHasher`]'s multiplier.
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-impl Hasher for DomainHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(GOLDEN);
-        }
-        let rest = chunks.remainder();
-        let mut word = [0; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        // The length tells `a` from `a\0`.
-        let last = u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59);
-        self.0 = (self.0.rotate_left(23) ^ last).wrapping_mul(GOLDEN);
-    }
-
-    /// The end mark a `str` adds after its bytes, in one step rather than as a slice of one.
-    fn write_u8(&mut self, byte: u8) {
-        self.0 = (self.0.rotate_left(23) ^ u64::from(byte)).wrapping_mul(GOLDEN);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 32)
-    }
 }
 
 impl Checker {
@@ -1442,49 +1249,6 @@ fn internal() -> Stop {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The facts `memo` gives, and whether it worked them out to give them.
-    fn asked(memo: &Memo, lists: &Lists, domain: &str, no_mail: bool) -> (DomainFacts, bool) {
-        let worked = std::cell::Cell::new(false);
-        let facts = memo.facts(domain, no_mail, &|| {
-            worked.set(true);
-            DomainFacts::work_out(lists, domain, no_mail)
-        });
-        (facts, worked.get())
-    }
-
-    #[test]
-    fn the_memo_gives_each_domain_its_facts_and_works_each_out_once() {
-        let lists = Lists::new();
-        let memo = Memo::default();
-        // Short and long keys (`SHORT_DOMAIN`), a suggestion, a list entry, and both `no_mail`.
-        let domains = [
-            "gmial.com",
-            "gmail.com",
-            "mailinator.com",
-            "a-rather-long-company-name.example.co.uk",
-            "gmx.dee",
-        ];
-        for no_mail in [false, true] {
-            for domain in domains {
-                let want = DomainFacts::work_out(&lists, domain, no_mail);
-                assert_eq!(asked(&memo, &lists, domain, no_mail), (want.clone(), true));
-                assert_eq!(asked(&memo, &lists, domain, no_mail), (want, false));
-            }
-        }
-        // Another thread finds them in the shared part; another memo in this thread does not
-        // see them.
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for domain in domains {
-                    assert!(!asked(&memo, &lists, domain, true).1, "{domain}");
-                }
-            });
-        });
-        let other = Memo::default();
-        assert!(asked(&other, &lists, "gmial.com", false).1);
-        assert!(!asked(&memo, &lists, "gmial.com", false).1);
-    }
 
     /// A stream that gives at most `step` bytes at a time, as a pipe or a terminal may.
     struct Trickle<'a> {

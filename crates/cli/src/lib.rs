@@ -9,6 +9,7 @@ pub mod doh;
 pub mod domain;
 mod input;
 pub mod list;
+mod memo;
 pub mod metrics;
 mod output;
 mod plain_dns;

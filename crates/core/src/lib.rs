@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod dns;
+pub mod hash;
 pub mod lists;
 pub mod rendezvous;
 pub mod report;

@@ -42,6 +42,11 @@ const DISPOSABLE: SortedLines = SortedLines(include_str!("../../../data/disposab
 const FREE_PROVIDERS: SortedLines = SortedLines(include_str!("../../../data/free-providers.txt"));
 const TLDS: SortedLines = SortedLines(include_str!("../../../data/tlds/tlds.txt"));
 
+/// The lists that a check asks for every new domain of a list, indexed (see [`Indexed`]).
+static DISPOSABLE_INDEX: Indexed = Indexed::new(DISPOSABLE);
+static FREE_PROVIDERS_INDEX: Indexed = Indexed::new(FREE_PROVIDERS);
+static TLDS_INDEX: Indexed = Indexed::new(TLDS);
+
 /// Local parts that name a function, not a person, in the form [`role_key`] gives them
 /// (lowercase, no `+tag`, no `.`, `-` or `_`). Sorted, for binary search.
 const ROLE_ACCOUNTS: &[&str] = &[
@@ -136,13 +141,13 @@ const ROLE_ACCOUNTS: &[&str] = &[
 /// True if the domain or one of its parents is on the built-in disposable list.
 pub fn is_disposable(domain_ascii: &str) -> bool {
     let domain = domain_key(domain_ascii);
-    owners(&domain).any(|d| DISPOSABLE.contains(d))
+    owners(&domain).any(|d| DISPOSABLE_INDEX.contains(d))
 }
 
 /// True if the domain is on the built-in list of free mailbox providers (exact name only:
 /// `gmail.com`, not `mail.gmail.com`).
 pub fn is_free_provider(domain_ascii: &str) -> bool {
-    FREE_PROVIDERS.contains(&domain_key(domain_ascii))
+    FREE_PROVIDERS_INDEX.contains(&domain_key(domain_ascii))
 }
 
 /// True if the local part names a function rather than a person (`info`, `postmaster`, …).
@@ -232,7 +237,7 @@ fn role_number(local: &str) -> Option<u128> {
 
 /// True if the label is a top-level domain of the IANA root zone (as an A-label).
 pub fn is_tld(label: &str) -> bool {
-    TLDS.contains(&domain_key(label))
+    TLDS_INDEX.contains(&domain_key(label))
 }
 
 /// The built-in lists with the user's own entries. A user entry wins over the built-in lists;
@@ -288,14 +293,14 @@ impl Lists {
     pub fn is_disposable(&self, domain_ascii: &str) -> bool {
         let domain = domain_key(domain_ascii);
         let mine = owners(&domain).find_map(|d| self.domains.get(d).copied());
-        mine.unwrap_or_else(|| owners(&domain).any(|d| DISPOSABLE.contains(d)))
+        mine.unwrap_or_else(|| owners(&domain).any(|d| DISPOSABLE_INDEX.contains(d)))
     }
 
     /// [`is_free_provider`] with the user's entries first.
     pub fn is_free_provider(&self, domain_ascii: &str) -> bool {
         let domain = domain_key(domain_ascii);
         let mine = self.free_providers.get(domain.as_ref()).copied();
-        mine.unwrap_or_else(|| FREE_PROVIDERS.contains(&domain))
+        mine.unwrap_or_else(|| FREE_PROVIDERS_INDEX.contains(&domain))
     }
 
     /// [`is_role_account`] with the user's entries first.
@@ -499,6 +504,42 @@ impl SortedLines {
     }
 }
 
+/// A [`SortedLines`] that a native build also keeps as a hash set, made on first use (about a
+/// millisecond for the disposable list): a list of a million addresses has tens of thousands of
+/// domains, each looked up in several lists, and a binary search of the text cost more than a
+/// quarter of working out a new domain. The Wasm builds search the text: no table to build per
+/// isolate or page, and no hash-set code in the widget. A unit test holds both to the same
+/// answers.
+#[derive(Debug)]
+struct Indexed {
+    lines: SortedLines,
+    #[cfg(not(target_arch = "wasm32"))]
+    set: std::sync::OnceLock<std::collections::HashSet<&'static str, crate::hash::BuildNameHasher>>,
+}
+
+impl Indexed {
+    const fn new(lines: SortedLines) -> Indexed {
+        Indexed {
+            lines,
+            #[cfg(not(target_arch = "wasm32"))]
+            set: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.set
+                .get_or_init(|| self.lines.0.lines().collect())
+                .contains(name)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            self.lines.contains(name)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,6 +594,32 @@ mod tests {
         assert!(!SortedLines("").contains("a"));
         assert!(SortedLines("a\n").contains("a"));
         assert!(!SortedLines("a\nc\n").contains("b"));
+    }
+
+    #[test]
+    fn an_index_answers_as_its_sorted_lines() {
+        for (list, index) in [
+            (DISPOSABLE, &DISPOSABLE_INDEX),
+            (FREE_PROVIDERS, &FREE_PROVIDERS_INDEX),
+            (TLDS, &TLDS_INDEX),
+        ] {
+            for line in list.lines() {
+                assert!(index.contains(line), "{line}");
+                for other in [
+                    format!("{line}x"),
+                    format!("x.{line}"),
+                    line[1..].to_owned(),
+                    line[..line.len() - 1].to_owned(),
+                    format!("{line}\n"),
+                    line.to_ascii_uppercase(),
+                ] {
+                    assert_eq!(index.contains(&other), list.contains(&other), "{other:?}");
+                }
+            }
+            for other in ["", "\n", "com", "gmail.com", "mailinator.com", "zz"] {
+                assert_eq!(index.contains(other), list.contains(other), "{other:?}");
+            }
+        }
     }
 
     #[test]
