@@ -256,6 +256,41 @@ impl Checker {
     }
 
     /// Syntax, the lists, DNS and, with a prober, the mailbox.
+    /// The report of `input` at once, when nothing it needs has to be waited for: DNS is not
+    /// needed or [`Resolver::kept_route`] has the route, and there is no mailbox to probe. Else
+    /// `input` back, for [`Checker::with_dns`]. A list asks for the same domains again and
+    /// again: most of its inputs are ready, and a task for each (woken, and waking the writer)
+    /// cost more than checking them.
+    fn ready(
+        &self,
+        input: Input,
+        reuses: bool,
+        resolver: &Resolver,
+        prober: Option<&Prober>,
+    ) -> Result<Report, Input> {
+        if reuses {
+            return Ok(self.start(&input).syntax_only().finish(&self.policy));
+        }
+        let mut check = self.start(&input);
+        if let Some(name) = check.dns_name() {
+            let Some(kept) = resolver.kept_route(name) else {
+                return Err(input);
+            };
+            let Some(found) = kept.route() else {
+                return Err(input);
+            };
+            check = check.with_dns(found);
+        }
+        if check.wants_mailbox() {
+            if prober.is_some() && check.address().is_some() {
+                return Err(input);
+            }
+            // As `with_dns` does without a prober.
+            check = check.skip_mailbox(Skipped::Disabled);
+        }
+        Ok(check.finish(&self.policy))
+    }
+
     async fn with_dns(&self, input: Input, resolver: &Resolver, prober: Option<&Prober>) -> Report {
         let mut check = self.start(&input);
         let mut route = None;
@@ -1133,7 +1168,34 @@ struct Shared {
     prober: Option<Prober>,
 }
 
-type Pending = VecDeque<(Option<ListRow>, tokio::task::JoinHandle<Report>)>;
+type Pending = VecDeque<(Option<ListRow>, Pend)>;
+
+/// A report on its way: made at once ([`Checker::ready`]; `None` once taken), or by a task.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "at most --concurrency of them wait; a box would cost an allocation per input"
+)]
+enum Pend {
+    Ready(Option<Report>),
+    Task(tokio::task::JoinHandle<Report>),
+}
+
+impl Pend {
+    fn is_finished(&self) -> bool {
+        match self {
+            Pend::Ready(_) => true,
+            Pend::Task(task) => task.is_finished(),
+        }
+    }
+
+    /// The report; `None` when the task failed (or the report was taken already).
+    async fn report(&mut self) -> Option<Report> {
+        match self {
+            Pend::Ready(report) => report.take(),
+            Pend::Task(task) => task.await.ok(),
+        }
+    }
+}
 
 fn run_with_dns<W: Write>(
     checker: Checker,
@@ -1152,36 +1214,56 @@ fn run_with_dns<W: Write>(
         resolver,
         prober,
     });
-    let (sender, mut receiver) = mpsc::channel::<Result<Item, Stop>>(concurrency);
-    // The reader blocks on its input, so it gets a thread of its own; the channel's bound
-    // holds it back while `concurrency` inputs wait.
+    let (sender, mut receiver) =
+        mpsc::channel::<Result<Vec<Item>, Stop>>(concurrency.div_ceil(BATCH).max(1));
+    // The reader blocks on its input, so it gets a thread of its own. It hands the inputs on in
+    // batches (one wake-up each, not one per input), a batch early when reading the next input
+    // may wait; the channel's bound holds it back while about `concurrency` inputs wait.
     std::thread::spawn(move || {
-        let fed =
-            source.for_each(|item, _| sender.blocking_send(Ok(item)).map_err(|_| Stop::Closed));
+        let mut items = Vec::with_capacity(BATCH);
+        let fed = source.for_each(|item, may_wait| {
+            items.push(item);
+            if items.len() == BATCH || may_wait {
+                let full = std::mem::replace(&mut items, Vec::with_capacity(BATCH));
+                sender.blocking_send(Ok(full)).map_err(|_| Stop::Closed)?;
+            }
+            Ok(())
+        });
+        if !matches!(fed, Err(Stop::Closed)) && !items.is_empty() {
+            let _ = sender.blocking_send(Ok(items));
+        }
         if let Err(Stop::Failed(failure)) = fed {
             let _ = sender.blocking_send(Err(Stop::Failed(failure)));
         }
     });
     let written = runtime.block_on(async move {
         let mut pending: Pending = VecDeque::with_capacity(concurrency);
+        // Inputs received and not yet started.
+        let mut queued = VecDeque::with_capacity(BATCH);
         let mut reading = true;
         loop {
-            while pending.front().is_some_and(|(_, task)| task.is_finished()) {
-                if let Some((row, task)) = pending.pop_front() {
-                    sink.write(row.as_ref(), &joined(task.await)?)?;
+            while pending.front().is_some_and(|(_, report)| report.is_finished()) {
+                if let Some((row, mut report)) = pending.pop_front() {
+                    sink.write(row.as_ref(), &report.report().await.ok_or_else(internal)?)?;
                 }
             }
-            if reading && pending.len() < concurrency {
-                match receiver.try_recv() {
-                    Ok(item) => {
-                        pending.push_back(spawn_check(&shared, item?));
-                        continue;
+            if pending.len() < concurrency {
+                if let Some(item) = queued.pop_front() {
+                    pending.push_back(spawn_check(&shared, item));
+                    continue;
+                }
+                if reading {
+                    match receiver.try_recv() {
+                        Ok(items) => {
+                            queued.extend(items?);
+                            continue;
+                        }
+                        Err(TryRecvError::Disconnected) => reading = false,
+                        Err(TryRecvError::Empty) => {}
                     }
-                    Err(TryRecvError::Disconnected) => reading = false,
-                    Err(TryRecvError::Empty) => {}
                 }
             }
-            if !reading && pending.is_empty() {
+            if !reading && queued.is_empty() && pending.is_empty() {
                 if let Some(prober) = &shared.prober {
                     sink.flush()?;
                     prober.finish().await;
@@ -1190,14 +1272,14 @@ fn run_with_dns<W: Write>(
             }
             // Nothing more can be written or started without waiting.
             sink.flush()?;
-            let room = reading && pending.len() < concurrency;
+            let room = reading && queued.is_empty() && pending.len() < concurrency;
             tokio::select! {
                 received = receiver.recv(), if room => match received {
-                    Some(item) => pending.push_back(spawn_check(&shared, item?)),
+                    Some(items) => queued.extend(items?),
                     None => reading = false,
                 },
                 // `None` only when the task failed: the guard makes sure there is one.
-                finished = async { (&mut pending.front_mut()?.1).await.ok() }, if !pending.is_empty() => {
+                finished = async { pending.front_mut()?.1.report().await }, if !pending.is_empty() => {
                     if let Some((row, _)) = pending.pop_front() {
                         sink.write(row.as_ref(), &finished.ok_or_else(internal)?)?;
                     }
@@ -1211,32 +1293,27 @@ fn run_with_dns<W: Write>(
     written
 }
 
-fn spawn_check(
-    shared: &Arc<Shared>,
-    item: Item,
-) -> (Option<ListRow>, tokio::task::JoinHandle<Report>) {
-    let shared = Arc::clone(shared);
+/// The report of `item` at once when it is ready ([`Checker::ready`]), else a task for it.
+fn spawn_check(shared: &Arc<Shared>, item: Item) -> (Option<ListRow>, Pend) {
     let Item { input, row } = item;
     // A row that takes an earlier row's report needs no checking of its own.
     let reuses = row.as_ref().is_some_and(|r| r.reuses);
+    let prober = shared.prober.as_ref();
+    let input = match shared
+        .checker
+        .ready(input, reuses, &shared.resolver, prober)
+    {
+        Ok(report) => return (row, Pend::Ready(Some(report))),
+        Err(input) => input,
+    };
+    let shared = Arc::clone(shared);
     let task = tokio::spawn(async move {
-        if reuses {
-            return shared
-                .checker
-                .start(&input)
-                .syntax_only()
-                .finish(&shared.checker.policy);
-        }
         shared
             .checker
             .with_dns(input, &shared.resolver, shared.prober.as_ref())
             .await
     });
-    (row, task)
-}
-
-fn joined(result: Result<Report, tokio::task::JoinError>) -> Result<Report, Stop> {
-    result.map_err(|_| internal())
+    (row, Pend::Task(task))
 }
 
 /// A check task ended without a report: the core panicked, which it must never do.

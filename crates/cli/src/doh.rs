@@ -19,6 +19,7 @@ use mailvet_core::dns::doh::{DohFailure, DohMethod, DohQuery, DohReply, MAX_MESS
 use mailvet_core::dns::lifetime::{answer_lifetime, route_lifetime};
 use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace};
 use mailvet_core::dns::{MailRoute, Message, RecordType, host_addresses, normalize_name};
+use mailvet_core::hash::BuildNameHasher;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Url};
 use tokio::sync::OnceCell;
@@ -73,7 +74,9 @@ pub struct Resolver {
 
 /// Values by name, each computed once even when several tasks ask at the same time, and kept
 /// until `until`.
-type Cache<T> = Mutex<HashMap<String, Arc<OnceCell<Kept<T>>>>>;
+/// By the core's name hash: the names come from the user's list, and SipHash (against inputs
+/// chosen to collide) cost a list more than the rest of a look-up.
+type Cache<T> = Mutex<HashMap<String, Arc<OnceCell<Kept<T>>>, BuildNameHasher>>;
 
 #[derive(Debug)]
 struct Kept<T> {
@@ -88,6 +91,16 @@ impl<T> Kept<T> {
             value,
             until: Instant::now() + Duration::from_secs(u64::from(lifetime)),
         }
+    }
+}
+
+/// A route that [`Resolver::kept_route`] found, shared with the cache rather than copied.
+#[derive(Debug)]
+pub struct KeptRoute(Arc<OnceCell<Kept<MailRoute>>>);
+
+impl KeptRoute {
+    pub fn route(&self) -> Option<&MailRoute> {
+        self.0.get().map(|kept| &kept.value)
     }
 }
 
@@ -185,6 +198,19 @@ impl Resolver {
             })
             .await;
         kept.value.clone()
+    }
+
+    /// The route of `domain` when [`Resolver::route`] has it already and it is still fresh:
+    /// a list asks for the same domains again and again, and what is kept needs no task.
+    pub fn kept_route(&self, domain: &str) -> Option<KeptRoute> {
+        let map = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        let cell = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            map.get(&domain.to_ascii_lowercase())
+        } else {
+            map.get(domain)
+        }?;
+        let fresh = cell.get()?.until > Instant::now();
+        fresh.then(|| KeptRoute(Arc::clone(cell)))
     }
 
     /// The core's lookup, paced for a list of many domains: resolvers run out of capacity

@@ -390,9 +390,14 @@ mod tests {
         }
         assert_eq!(same.get(42, "other.example"), None);
         // At the edge of what a slot holds in place (14 bytes), each kind of facts.
-        for (i, domain) in ["abcdefghij.com", "abcdefghijk.com", "gmial.com", "gmail.com"]
-            .into_iter()
-            .enumerate()
+        for (i, domain) in [
+            "abcdefghij.com",
+            "abcdefghijk.com",
+            "gmial.com",
+            "gmail.com",
+        ]
+        .into_iter()
+        .enumerate()
         {
             let want = DomainFacts::work_out(&lists, domain, i % 2 == 0);
             same.insert(42, domain, &want, usize::MAX);
