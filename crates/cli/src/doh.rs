@@ -19,7 +19,6 @@ use mailvet_core::dns::doh::{DohFailure, DohMethod, DohQuery, DohReply, MAX_MESS
 use mailvet_core::dns::lifetime::{answer_lifetime, route_lifetime};
 use mailvet_core::dns::resolve::{LookupBudget, MailRouteLookup, Pace};
 use mailvet_core::dns::{MailRoute, Message, RecordType, host_addresses, normalize_name};
-use mailvet_core::hash::BuildNameHasher;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Url};
 use tokio::sync::OnceCell;
@@ -74,9 +73,10 @@ pub struct Resolver {
 
 /// Values by name, each computed once even when several tasks ask at the same time, and kept
 /// until `until`.
-/// By the core's name hash: the names come from the user's list, and SipHash (against inputs
-/// chosen to collide) cost a list more than the rest of a look-up.
-type Cache<T> = Mutex<HashMap<String, Arc<OnceCell<Kept<T>>>, BuildNameHasher>>;
+/// With the standard library's keyed hash, not the core's fast name hash: `mailvet serve` keeps
+/// these caches too, for names that its callers' users chose, who could choose ones that
+/// collide under an unkeyed hash.
+type Cache<T> = Mutex<HashMap<String, Arc<OnceCell<Kept<T>>>>>;
 
 #[derive(Debug)]
 struct Kept<T> {

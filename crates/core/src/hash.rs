@@ -1,8 +1,9 @@
 //! A fast hash of names (domains, list entries) for tables that the core and its callers keep
-//! of them: names of a list that the user gave, so the keyed SipHash of the standard library
-//! (a defence against inputs chosen to collide) buys nothing, and on a list of a million
-//! addresses it cost more than the rest of a look-up.
-
+//! of them, where the keyed SipHash of the standard library (a defence against inputs chosen to
+//! collide) buys nothing: tables built from the built-in lists, and tables of a list that the
+//! user checks on their own machine (`mailvet check`). On a list of a million addresses SipHash
+//! cost more than the rest of a look-up. Never for a table that a network caller fills (the
+//! prober's DNS caches, the Worker): its names could be chosen to collide.
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Eight bytes at a time: rotate, mix in, multiply by an odd constant (the 64-bit golden ratio)
