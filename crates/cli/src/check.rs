@@ -23,13 +23,14 @@ use clap::{Args, ValueEnum};
 use mailvet_core::dns::MailRoute;
 use mailvet_core::lists::Lists;
 use mailvet_core::report::{Check, Report, Skipped, Spare};
+use mailvet_core::syntax::Address;
 use mailvet_core::table::{self, Tally};
 use mailvet_core::verdict::{Policy, Verdict};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::Failure;
-use crate::doh::{DnsArgs, Resolver};
+use crate::doh::{DnsArgs, KeptRoute, Resolver};
 use crate::input::{BOM, Input, Lines};
 use crate::list::{self, ListRow, ListSource};
 use crate::memo::Memo;
@@ -255,7 +256,6 @@ impl Checker {
         }
     }
 
-    /// Syntax, the lists, DNS and, with a prober, the mailbox.
     /// The report of `input` at once, when nothing it needs has to be waited for: DNS is not
     /// needed or [`Resolver::kept_route`] has the route, and there is no mailbox to probe. Else
     /// `input` back, for [`Checker::with_dns`]. A list asks for the same domains again and
@@ -273,24 +273,19 @@ impl Checker {
         }
         let mut check = self.start(&input);
         if let Some(name) = check.dns_name() {
-            let Some(kept) = resolver.kept_route(name) else {
-                return Err(input);
-            };
-            let Some(found) = kept.route() else {
+            let kept = resolver.kept_route(name);
+            let Some(found) = kept.as_ref().and_then(KeptRoute::route) else {
                 return Err(input);
             };
             check = check.with_dns(found);
         }
-        if check.wants_mailbox() {
-            if prober.is_some() && check.address().is_some() {
-                return Err(input);
-            }
-            // As `with_dns` does without a prober.
-            check = check.skip_mailbox(Skipped::Disabled);
+        if to_probe(&check, prober).is_some() {
+            return Err(input);
         }
-        Ok(check.finish(&self.policy))
+        Ok(unprobed(check).finish(&self.policy))
     }
 
+    /// Syntax, the lists, DNS and, with a prober, the mailbox.
     async fn with_dns(&self, input: Input, resolver: &Resolver, prober: Option<&Prober>) -> Report {
         let mut check = self.start(&input);
         let mut route = None;
@@ -299,23 +294,41 @@ impl Checker {
             check = check.with_dns(&found);
             route = Some(found);
         }
-        if check.wants_mailbox() {
-            let asked = prober.zip(check.address()).map(|(prober, address)| {
-                let hosts = match (address.address_literal(), &route) {
-                    (Some(ip), _) => vec![MailHost::literal(ip, address.domain())],
-                    (None, Some(MailRoute::Hosts(hosts))) => MailHost::from_route(hosts),
-                    (None, _) => Vec::new(),
-                };
-                (prober, Mailbox::new(address), hosts)
-            });
-            check = match asked {
-                Some((prober, mailbox, hosts)) => {
-                    check.with_mailbox(prober.probe(mailbox, hosts).await)
-                }
-                None => check.skip_mailbox(Skipped::Disabled),
+        let asked = to_probe(&check, prober).map(|(prober, address)| {
+            let hosts = match (address.address_literal(), &route) {
+                (Some(ip), _) => vec![MailHost::literal(ip, address.domain())],
+                (None, Some(MailRoute::Hosts(hosts))) => MailHost::from_route(hosts),
+                (None, _) => Vec::new(),
             };
-        }
+            (prober, Mailbox::new(address), hosts)
+        });
+        check = match asked {
+            Some((prober, mailbox, hosts)) => {
+                check.with_mailbox(prober.probe(mailbox, hosts).await)
+            }
+            None => unprobed(check),
+        };
         check.finish(&self.policy)
+    }
+}
+
+/// The prober and the address, when `check` wants its mailbox probed and both are there.
+fn to_probe<'c, 'p>(
+    check: &'c Check<'_>,
+    prober: Option<&'p Prober>,
+) -> Option<(&'p Prober, &'c Address)> {
+    prober
+        .zip(check.address())
+        .filter(|_| check.wants_mailbox())
+}
+
+/// `check` when its mailbox is not probed ([`to_probe`] gave nothing): a mailbox it wants is
+/// skipped as disabled.
+fn unprobed(check: Check<'_>) -> Check<'_> {
+    if check.wants_mailbox() {
+        check.skip_mailbox(Skipped::Disabled)
+    } else {
+        check
     }
 }
 
@@ -884,7 +897,8 @@ const JSON_PER_INPUT_BYTE: usize = 16;
 const JSON_PER_ITEM: usize = 400;
 
 /// How many inputs a thread checks at a time with `--syntax-only` when they come one by one
-/// (arguments, CSV records) rather than in blocks of lines.
+/// (arguments, CSV records) rather than in blocks of lines, and how many the reader hands on at
+/// a time with DNS.
 const BATCH: usize = 256;
 
 /// Inputs on their way to be checked, numbered so that their reports are written in order.

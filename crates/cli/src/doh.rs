@@ -73,6 +73,7 @@ pub struct Resolver {
 
 /// Values by name, each computed once even when several tasks ask at the same time, and kept
 /// until `until`.
+///
 /// With the standard library's keyed hash, not the core's fast name hash: `mailvet serve` keeps
 /// these caches too, for names that its callers' users chose, who could choose ones that
 /// collide under an unkeyed hash.
