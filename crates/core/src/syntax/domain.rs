@@ -232,13 +232,13 @@ fn ascii_domain<'a>(input: &'a str, offset: usize, scan: &Scan) -> Result<Domain
         return Err(SyntaxError::new(C::DomainTooLong, offset));
     }
     let tld = &input[scan.last_label_start..];
-    if is_numeric(tld) {
+    if is_numeric(tld.as_bytes()) {
         return Err(SyntaxError::new(
             C::NumericTld,
             offset + scan.last_label_start,
         ));
     }
-    if is_special_use(tld) {
+    if is_special_use(tld.as_bytes()) {
         return Err(SyntaxError::new(
             C::SpecialUseDomain,
             offset + scan.last_label_start,
@@ -258,8 +258,8 @@ fn ascii_domain<'a>(input: &'a str, offset: usize, scan: &Scan) -> Result<Domain
 }
 
 /// RFC 3696 §2: a top-level domain is never all-numeric.
-fn is_numeric(tld: &str) -> bool {
-    tld.bytes().all(|b| b.is_ascii_digit())
+pub(super) fn is_numeric(tld: &[u8]) -> bool {
+    tld.iter().all(u8::is_ascii_digit)
 }
 
 /// Top-level names set aside for uses other than Internet mail: no address under them can ever
@@ -278,10 +278,10 @@ fn is_numeric(tld: &str) -> bool {
 /// answers NXDOMAIN for it anyway.
 const SPECIAL_USE_TLDS: [&str; 5] = ["arpa", "invalid", "local", "localhost", "onion"];
 
-fn is_special_use(tld: &str) -> bool {
+pub(super) fn is_special_use(tld: &[u8]) -> bool {
     SPECIAL_USE_TLDS
         .iter()
-        .any(|special| special.eq_ignore_ascii_case(tld))
+        .any(|special| special.as_bytes().eq_ignore_ascii_case(tld))
 }
 
 /// Runs UTS-46 (configured as the module docs say) on `domain`: the Unicode and A-label forms.
@@ -424,10 +424,10 @@ fn idna_domain_from(input: &str, offset: usize) -> Result<Domain<'_>, SyntaxErro
         return Err(SyntaxError::new(C::DomainTooLong, offset));
     }
     let tld = ascii.rsplit('.').next().unwrap_or_default();
-    if is_numeric(tld) {
+    if is_numeric(tld.as_bytes()) {
         return Err(SyntaxError::new(C::NumericTld, last_label_start));
     }
-    if is_special_use(tld) {
+    if is_special_use(tld.as_bytes()) {
         return Err(SyntaxError::new(C::SpecialUseDomain, last_label_start));
     }
     // Without Unicode case tables (about 7 KB gzipped in the widget) a change of non-ASCII case

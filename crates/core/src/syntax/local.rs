@@ -7,7 +7,7 @@ use super::{SyntaxError, SyntaxErrorCode as C, is_control};
 
 /// `atext` of RFC 5322 §3.2.3 (which RFC 5321 §4.1.2 `Atom` uses), for ASCII bytes; bytes of
 /// UTF-8 sequences are handled apart (RFC 6531 §3.3 adds `UTF8-non-ascii` to `atext`).
-static ATEXT: [bool; 256] = {
+pub(super) static ATEXT: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 128 {

@@ -200,3 +200,134 @@ fn bytes_that_are_not_utf8_are_invalid_utf8_at_the_first_bad_byte() {
         Ok("xn--bcher-kva.example".to_owned())
     );
 }
+
+#[path = "../../../../tests/support/rng.rs"]
+mod rng;
+
+/// The shortcut for plain addresses ([`plain`]) against the full parser: where it says yes,
+/// the full parser gives the same address; corpora inputs and generated near-misses of each
+/// rule it checks (lengths at their limits, hyphens, `--`, A-labels, dots, numeric and
+/// special-use top-level labels, case, characters outside `atext` or the labels).
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn plain_addresses_are_what_the_full_parser_makes_of_them() {
+    #[cfg(not(feature = "idna"))]
+    set_unicode(&icu4x::Icu4x);
+    let mut inputs: Vec<String> = [
+        include_str!("../../../../tests/data/syntax.tsv"),
+        include_str!("../../../../tests/data/syntax-domain.tsv"),
+        include_str!("../../../../tests/data/syntax-limits.tsv"),
+        include_str!("../../../../tests/data/syntax-literal.tsv"),
+    ]
+    .iter()
+    .flat_map(|corpus| corpus.lines())
+    .filter(|line| !line.starts_with('#') && !line.contains('\\'))
+    .filter_map(|line| line.split('\t').next().map(str::to_owned))
+    .collect();
+    let corpus_inputs = inputs.len();
+    assert!(corpus_inputs > 300, "{corpus_inputs} corpus inputs");
+
+    // Each part is good or, now and then, breaks a rule.
+    let atoms = [
+        "a",
+        "john",
+        "J.Smith",
+        "x_y",
+        "o'neil",
+        "a+tag",
+        "!#$%&'*+-/=?^_`{|}~",
+        "Z9",
+    ];
+    let bad_atoms = ["é", "a b", "\"q\"", "a\\b", "(c)", "a,b", ""];
+    let labels = [
+        "example", "EXAMPLE", "Gmail", "a", "1", "42", "a-b", "a--b", "com", "COM", "test", "io",
+        "0x1", "co",
+    ];
+    let bad_labels = [
+        "-a",
+        "a-",
+        "ab--c",
+        "xn--a",
+        "XN--bcher-kva",
+        "xn--bcher-kva",
+        "ex_ample",
+        "ü",
+        "",
+        "local",
+        "LOCAL",
+        "invalid",
+        "localhost",
+        "onion",
+        "arpa",
+        "123",
+    ];
+    let mut rng = rng::Rng(0x706c_6169_6e21_0001);
+    for _ in 0..60_000 {
+        let mut s = String::new();
+        for i in 0..=rng.below(3) {
+            if i > 0 {
+                s.push_str(if rng.chance(5) { ".." } else { "." });
+            }
+            match rng.below(12) {
+                0 => s.push_str(&"l".repeat(20 + rng.below(50))),
+                1 => s.push_str(rng.pick(&bad_atoms)),
+                _ => s.push_str(rng.pick(&atoms)),
+            }
+        }
+        if rng.chance(3) {
+            s.insert(0, '.');
+        }
+        if rng.chance(3) {
+            s.push('.');
+        }
+        s.push_str(if rng.chance(2) { "@@" } else { "@" });
+        for i in 0..=rng.below(4) {
+            if i > 0 {
+                s.push_str(if rng.chance(3) { ".." } else { "." });
+            }
+            match rng.below(12) {
+                0 => s.push_str(&"d".repeat(60 + rng.below(6))),
+                1 => s.push_str(&"e".repeat(50 + rng.below(14)).repeat(1 + rng.below(4))),
+                2 => s.push_str(rng.pick(&bad_labels)),
+                _ => s.push_str(rng.pick(&labels)),
+            }
+        }
+        if rng.chance(2) {
+            s.push(
+                rng.pick(&[" ", ".", "-", ">", "]"])
+                    .chars()
+                    .next()
+                    .unwrap_or('.'),
+            );
+        }
+        inputs.push(s);
+    }
+
+    let (mut plain_count, mut full_only) = (0, 0);
+    for input in &inputs {
+        let full = parse_in_full(input, String::new());
+        match plain::at(input.as_bytes()) {
+            Some(at) => {
+                plain_count += 1;
+                assert_eq!(
+                    Ok(plain::address(input, at, "spare".into())),
+                    full,
+                    "{input:?}"
+                );
+            }
+            None => full_only += usize::from(full.is_ok()),
+        }
+        assert_eq!(parse(input), full, "{input:?}");
+    }
+    eprintln!(
+        "{plain_count} plain, {full_only} valid but not plain, of {}",
+        inputs.len()
+    );
+    // Both ways were taken often, so the comparison above says something.
+    assert!(
+        plain_count > 10_000,
+        "{plain_count} plain of {}",
+        inputs.len()
+    );
+    assert!(full_only > 1_000, "{full_only} valid but not plain");
+}
