@@ -267,18 +267,36 @@ const ANY_SUFFIX: u32 = 10;
 
 /// Rule 2: the popular domain the typed one most likely meant.
 fn popular_domain(domain: &str, no_mail: bool, suffix_is_real: bool) -> Option<String> {
+    // Only names of about the typed one's length can be near enough (the first test in
+    // `popular_among`): the others are not even looked at.
+    let length = domain.split_once('.')?.0.len();
+    let candidates = near_in_length(&POPULAR_BY_NAME_LENGTH, length, MAX_NAME_GAP);
+    popular_among(domain, no_mail, suffix_is_real, candidates)
+}
+
+/// [`popular_domain`] among the popular domains of `candidates`: bit `i` for `POPULAR[i]`.
+fn popular_among(
+    domain: &str,
+    no_mail: bool,
+    suffix_is_real: bool,
+    mut candidates: u128,
+) -> Option<String> {
     let (name, suffix) = domain.split_once('.')?;
     let suffix_is_one_tld = !suffix.contains('.') || COMMON_SUFFIXES.contains(&suffix);
     let mut best: Option<(Rank, &str)> = None;
     let typed = Counts::of(name.as_bytes());
-    for (popularity, (target, (dot, counts))) in POPULAR.iter().zip(&POPULAR_NAMES).enumerate() {
+    // In order of popularity.
+    while candidates != 0 {
+        let popularity = candidates.trailing_zeros() as usize;
+        candidates &= candidates - 1;
+        let (target, (dot, counts)) = (POPULAR[popularity], &POPULAR_NAMES[popularity]);
         let (t_name, t_suffix) = (&target[..*dot], &target[dot + 1..]);
         let distinctive = t_name.len() >= 5;
         let max_name = match (t_name.len(), no_mail) {
             (0..=4, _) => 0,
             (5..=6, false) => NEAR,
             (5..=6, true) | (_, false) => FAR,
-            (_, true) => 2 * NEAR + 1,
+            (_, true) => MAX_NAME_COST,
         };
         // The first bound of `distance`, here: most targets fail it, and it costs less than a call.
         if name.len().abs_diff(t_name.len()) * NEAR as usize > max_name as usize {
@@ -311,8 +329,57 @@ fn popular_domain(domain: &str, no_mail: bool, suffix_is_real: bool) -> Option<S
     best.map(|(_, target)| (*target).to_owned())
 }
 
+/// The most a popular name may cost to reach in [`popular_domain`].
+const MAX_NAME_COST: u32 = 2 * NEAR + 1;
+
+/// The most a popular name's length may differ from the typed one's: each byte more or less
+/// is an edit of at least [`NEAR`].
+const MAX_NAME_GAP: usize = (MAX_NAME_COST / NEAR) as usize;
+
+/// For each length of name, which of [`POPULAR`] have a name that long: bit `i` for
+/// `POPULAR[i]`.
+const POPULAR_BY_NAME_LENGTH: ByLength = by_length(POPULAR, true);
+
+/// For each length, which of [`COMMON_SUFFIXES`] are that long: bit `i` for
+/// `COMMON_SUFFIXES[i]`.
+const SUFFIXES_BY_LENGTH: ByLength = by_length(COMMON_SUFFIXES, false);
+
+/// For each length up to [`MAX_TARGET`], which of a list of targets are that long (bit `i` for
+/// the list's entry `i`): the targets a typed name may be near are looked up, not searched for.
+type ByLength = [u128; MAX_TARGET + 1];
+
+/// The [`ByLength`] of `targets`, or of their names before the first dot.
+const fn by_length(targets: &[&str], name_only: bool) -> ByLength {
+    assert!(targets.len() <= 128, "one bit a target");
+    let mut by_length = [0; MAX_TARGET + 1];
+    let mut i = 0;
+    while i < targets.len() {
+        let target = targets[i].as_bytes();
+        let mut length = 0;
+        while length < target.len() && !(name_only && target[length] == b'.') {
+            length += 1;
+        }
+        // A target longer than MAX_TARGET stops the build here.
+        by_length[length] |= 1 << i;
+        i += 1;
+    }
+    by_length
+}
+
+/// The targets of `by_length` whose length is within `gap` of `length`.
+fn near_in_length(by_length: &ByLength, length: usize, gap: usize) -> u128 {
+    (length.saturating_sub(gap)..=length + gap)
+        .filter_map(|length| by_length.get(length))
+        .fold(0, |all, these| all | these)
+}
+
 /// Rule 3: the domain with its suffix replaced by the nearest common one.
 fn common_suffix(domain: &str, no_mail: bool, real: bool) -> Option<String> {
+    common_suffix_among(domain, no_mail, real, true)
+}
+
+/// [`common_suffix`], looking only at suffixes near enough in length (`by_length`) or at all.
+fn common_suffix_among(domain: &str, no_mail: bool, real: bool, by_length: bool) -> Option<String> {
     if real && !no_mail {
         return None;
     }
@@ -338,9 +405,16 @@ fn common_suffix(domain: &str, no_mail: bool, real: bool) -> Option<String> {
     let mut best: Option<(Rank, &str, &str)> = None;
     for &(name, tail) in tails {
         let typed = Counts::of(tail.as_bytes());
-        for (popularity, (&common, counts)) in
-            COMMON_SUFFIXES.iter().zip(&SUFFIX_COUNTS).enumerate()
-        {
+        // Each byte more or less is an edit of at least NEAR. In order of popularity.
+        let mut candidates = if by_length {
+            near_in_length(&SUFFIXES_BY_LENGTH, tail.len(), (max / NEAR) as usize)
+        } else {
+            u128::MAX >> (128 - COMMON_SUFFIXES.len())
+        };
+        while candidates != 0 {
+            let popularity = candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
+            let (common, counts) = (COMMON_SUFFIXES[popularity], &SUFFIX_COUNTS[popularity]);
             let Some(cost) = distance_counted((tail, &typed), (common, counts), max) else {
                 continue;
             };
@@ -547,6 +621,83 @@ mod tests {
         for p in POPULAR {
             assert!(lists::is_free_provider(p), "{p}");
         }
+    }
+
+    /// The popular domains of about the typed name's length are all that can be suggested:
+    /// the same answers as from all of them, for names up to two edits from each popular one.
+    #[test]
+    fn popular_names_far_in_length_are_rightly_left_out() {
+        let all = u128::MAX >> (128 - POPULAR.len());
+        let mut typed = Vec::new();
+        for p in POPULAR {
+            let (name, suffix) = p.split_once('.').unwrap();
+            let mut near = vec![name.to_owned()];
+            for _ in 0..2 {
+                let mut next = Vec::new();
+                for n in &near {
+                    for i in [0, 1, n.len() / 2, n.len()] {
+                        let i = i.min(n.len());
+                        next.push(format!("{}{}", &n[..i], n.get(i + 1..).unwrap_or("")));
+                        next.push(format!("{}x{}", &n[..i], &n[i..]));
+                    }
+                }
+                near.extend(next);
+                near.sort();
+                near.dedup();
+            }
+            typed.extend(
+                near.into_iter()
+                    .flat_map(|n| [format!("{n}.{suffix}"), format!("{n}.cmo")]),
+            );
+        }
+        let mut suggested = 0;
+        for domain in &typed {
+            for (no_mail, real) in [(false, false), (false, true), (true, false), (true, true)] {
+                let pruned = popular_domain(domain, no_mail, real);
+                assert_eq!(
+                    pruned,
+                    popular_among(domain, no_mail, real, all),
+                    "{domain}"
+                );
+                suggested += usize::from(pruned.is_some());
+            }
+        }
+        eprintln!("{suggested} suggestions of {}", typed.len() * 4);
+        assert!(suggested > 5_000, "{suggested} of {}", typed.len() * 4);
+    }
+
+    /// The same for the common suffixes of rule 3: suffixes up to two edits from each.
+    #[test]
+    fn common_suffixes_far_in_length_are_rightly_left_out() {
+        let mut suggested = 0;
+        let mut checked = 0;
+        for common in COMMON_SUFFIXES {
+            let mut near = vec![(*common).to_owned()];
+            for _ in 0..2 {
+                let mut next = Vec::new();
+                for n in &near {
+                    for i in 0..=n.len() {
+                        next.push(format!("{}{}", &n[..i], n.get(i + 1..).unwrap_or("")));
+                        next.push(format!("{}q{}", &n[..i], &n[i..]));
+                    }
+                }
+                near.extend(next);
+                near.sort();
+                near.dedup();
+            }
+            for tail in near.iter().filter(|n| !n.is_empty()) {
+                let domain = format!("shop.{tail}");
+                for (no_mail, real) in [(false, false), (true, false), (true, true)] {
+                    let pruned = common_suffix(&domain, no_mail, real);
+                    let all = common_suffix_among(&domain, no_mail, real, false);
+                    assert_eq!(pruned, all, "{domain}");
+                    suggested += usize::from(pruned.is_some());
+                    checked += 1;
+                }
+            }
+        }
+        eprintln!("{suggested} suggestions of {checked}");
+        assert!(suggested > 1_500, "{suggested} of {checked}");
     }
 
     #[test]
