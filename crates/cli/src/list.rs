@@ -11,6 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 
+use mailvet_core::hash::BuildNameHasher;
 use mailvet_core::table::{self, Dedupe, Dialect, Layout, Row, RowReader, TableError};
 
 use crate::Failure;
@@ -56,7 +57,7 @@ pub struct ListSource {
     dedupe: Dedupe,
     /// From the first pass: how many rows have each recurring address, and how many rows
     /// there are.
-    recurring: Option<HashMap<String, u32>>,
+    recurring: Option<HashMap<String, u32, BuildNameHasher>>,
     total: Option<u64>,
     /// Rows up to this one were checked by a run before ([`ListSource::skip`]): their reports
     /// are not here for later rows to reuse.
@@ -149,7 +150,8 @@ impl ListSource {
     /// Counts the addresses of the whole list first (a second reader of the same file), so
     /// that duplicates reuse their first row's report and only recurring ones are kept.
     pub fn with_recurring(mut self, second: ListSource) -> Result<Self, Failure> {
-        let mut counts: HashMap<String, u32> = HashMap::new();
+        // The user's own list: the fast name hash will do (mailvet_core::hash).
+        let mut counts: HashMap<String, u32, BuildNameHasher> = HashMap::default();
         let mut second = second;
         let mut total = 0;
         while let Some((input, _)) = second.next_raw()? {
@@ -158,6 +160,9 @@ impl ListSource {
                 *counts.entry(key).or_default() += 1;
             }
         }
+        // Room for every different address at once: the table of first rows then never grows
+        // (each growth moves all it has).
+        self.dedupe.reserve(counts.len());
         counts.retain(|_, n| *n > 1);
         self.recurring = Some(counts);
         self.total = Some(total);
@@ -209,14 +214,18 @@ impl ListSource {
         if number > table::MAX_ROWS {
             return Err(table_failure(&TableError::too_many_rows()));
         }
-        let duplicate_of = self.dedupe.first_of(&input, number);
+        // Parsed once, for both tables.
+        let key = table::address_key(&input);
+        let recurs = match (&self.recurring, &key) {
+            (Some(recurring), Some(key)) => recurring.get(key).map_or(0, |n| n - 1),
+            _ => 0,
+        };
+        let duplicate_of = key.and_then(|key| self.dedupe.first_of_key(key, number));
         let (mut repeats, mut reuses) = (0, false);
-        if let Some(recurring) = &self.recurring {
+        if self.recurring.is_some() {
             reuses = duplicate_of.is_some_and(|first| first > self.resumed_at);
-            if duplicate_of.is_none()
-                && let Some(key) = table::address_key(&input)
-            {
-                repeats = recurring.get(&key).map_or(0, |n| n - 1);
+            if duplicate_of.is_none() {
+                repeats = recurs;
             }
         }
         let row = ListRow {

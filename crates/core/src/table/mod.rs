@@ -25,6 +25,7 @@ use serde::Serialize;
 pub use reader::{BOM, Dialect, Row, RowReader, read_all};
 pub use utf16::Utf16Decoder;
 
+use crate::hash::BuildNameHasher;
 use crate::report::Report;
 use crate::syntax;
 use crate::verdict::{ReasonCode, Verdict};
@@ -250,17 +251,22 @@ pub fn address_key(input: &str) -> Option<String> {
         .map(syntax::Address::into_normalized)
 }
 
-/// Which row first had each address.
+/// Which row first had each address, of a list checked on the user's own machine: its table
+/// uses the fast name hash ([`crate::hash`]), not one that resists addresses chosen to collide.
 #[derive(Debug, Default)]
 pub struct Dedupe {
-    first: HashMap<String, u64>,
+    first: HashMap<String, u64, BuildNameHasher>,
 }
 
 impl Dedupe {
     /// The row that first had the address of row `row`, if an earlier one did; else `row` is
     /// now the first of its address.
     pub fn first_of(&mut self, input: &str, row: u64) -> Option<u64> {
-        let key = address_key(input)?;
+        self.first_of_key(address_key(input)?, row)
+    }
+
+    /// [`Dedupe::first_of`] for a row whose [`address_key`] is known: `key`.
+    pub fn first_of_key(&mut self, key: String, row: u64) -> Option<u64> {
         match self.first.get(&key) {
             Some(&first) => Some(first),
             None => {
@@ -268,6 +274,11 @@ impl Dedupe {
                 None
             }
         }
+    }
+
+    /// Room for `addresses` different addresses, made at once.
+    pub fn reserve(&mut self, addresses: usize) {
+        self.first.reserve(addresses);
     }
 
     /// How many different addresses were seen.
