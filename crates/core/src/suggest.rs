@@ -270,7 +270,7 @@ fn popular_domain(domain: &str, no_mail: bool, suffix_is_real: bool) -> Option<S
     // Only names of about the typed one's length can be near enough (the first test in
     // `popular_among`): the others are not even looked at.
     let length = domain.split_once('.')?.0.len();
-    let candidates = near_in_length(&POPULAR_BY_NAME_LENGTH, length, MAX_NAME_GAP);
+    let candidates = near_in_length(&POPULAR_BY_NAME_LENGTH, POPULAR.len(), length, MAX_NAME_GAP);
     popular_among(domain, no_mail, suffix_is_real, candidates)
 }
 
@@ -367,7 +367,14 @@ const fn by_length(targets: &[&str], name_only: bool) -> ByLength {
 }
 
 /// The targets of `by_length` whose length is within `gap` of `length`.
-fn near_in_length(by_length: &ByLength, length: usize, gap: usize) -> u128 {
+///
+/// In Wasm, all of them (`targets` of the list): the Worker and the widget check one address at
+/// a time, and the widget's first load has no room for the tables. Either way, the targets left
+/// out are those too far in length to be suggested (the tests of both hold the answers equal).
+fn near_in_length(by_length: &ByLength, targets: usize, length: usize, gap: usize) -> u128 {
+    if cfg!(target_arch = "wasm32") {
+        return u128::MAX >> (128 - targets);
+    }
     (length.saturating_sub(gap)..=length + gap)
         .filter_map(|length| by_length.get(length))
         .fold(0, |all, these| all | these)
@@ -407,7 +414,8 @@ fn common_suffix_among(domain: &str, no_mail: bool, real: bool, by_length: bool)
         let typed = Counts::of(tail.as_bytes());
         // Each byte more or less is an edit of at least NEAR. In order of popularity.
         let mut candidates = if by_length {
-            near_in_length(&SUFFIXES_BY_LENGTH, tail.len(), (max / NEAR) as usize)
+            let gap = (max / NEAR) as usize;
+            near_in_length(&SUFFIXES_BY_LENGTH, COMMON_SUFFIXES.len(), tail.len(), gap)
         } else {
             u128::MAX >> (128 - COMMON_SUFFIXES.len())
         };
