@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 
-use mailvet_core::hash::BuildNameHasher;
+use mailvet_core::hash::{self, BuildNameHasher};
 use mailvet_core::table::{self, Dedupe, Dialect, Layout, Row, RowReader, TableError};
 
 use crate::Failure;
@@ -56,8 +56,11 @@ pub struct ListSource {
     pub header: Vec<String>,
     dedupe: Dedupe,
     /// From the first pass: how many rows have each recurring address, and how many rows
-    /// there are.
-    recurring: Option<HashMap<String, u32, BuildNameHasher>>,
+    /// there are. By the hash of each address's key ([`table::address_key`]), not the key: no
+    /// string is kept per address. Addresses whose hashes collide add up, and that can only
+    /// keep a first row's report in memory longer than needed: which row repeats which is
+    /// decided by `dedupe`, from the keys themselves.
+    recurring: Option<HashMap<u64, u32, BuildNameHasher>>,
     total: Option<u64>,
     /// Rows up to this one were checked by a run before ([`ListSource::skip`]): their reports
     /// are not here for later rows to reuse.
@@ -151,13 +154,19 @@ impl ListSource {
     /// that duplicates reuse their first row's report and only recurring ones are kept.
     pub fn with_recurring(mut self, second: ListSource) -> Result<Self, Failure> {
         // The user's own list: the fast name hash will do (mailvet_core::hash).
-        let mut counts: HashMap<String, u32, BuildNameHasher> = HashMap::default();
+        let mut counts: HashMap<u64, u32, BuildNameHasher> = HashMap::default();
         let mut second = second;
         let mut total = 0;
-        while let Some((input, _)) = second.next_raw()? {
+        let mut key = String::new();
+        while let Some(row) = second.next_data_row()? {
             total += 1;
-            if let Some(key) = table::address_key(&input) {
-                *counts.entry(key).or_default() += 1;
+            let input = row
+                .fields
+                .get(second.layout.column)
+                .map_or("", String::as_str);
+            if let Some(found) = table::address_key_reusing(input, std::mem::take(&mut key)) {
+                *counts.entry(hash::of(found.as_bytes())).or_default() += 1;
+                key = found;
             }
         }
         // Room for every different address at once: the table of first rows then never grows
@@ -188,14 +197,18 @@ impl ListSource {
         self.total
     }
 
+    /// The next data row, without duplicate marking.
+    fn next_data_row(&mut self) -> Result<Option<Row>, Failure> {
+        match self.ahead.pop_front() {
+            Some(row) => Ok(Some(row)),
+            None => self.read_row(),
+        }
+    }
+
     /// The next data row and its address cell, without duplicate marking.
     fn next_raw(&mut self) -> Result<Option<(String, Row)>, Failure> {
-        let row = match self.ahead.pop_front() {
-            Some(row) => row,
-            None => match self.read_row()? {
-                Some(row) => row,
-                None => return Ok(None),
-            },
+        let Some(row) = self.next_data_row()? else {
+            return Ok(None);
         };
         let input = row
             .fields
@@ -217,7 +230,9 @@ impl ListSource {
         // Parsed once, for both tables.
         let key = table::address_key(&input);
         let recurs = match (&self.recurring, &key) {
-            (Some(recurring), Some(key)) => recurring.get(key).map_or(0, |n| n - 1),
+            (Some(recurring), Some(key)) => recurring
+                .get(&hash::of(key.as_bytes()))
+                .map_or(0, |n| n - 1),
             _ => 0,
         };
         let duplicate_of = key.and_then(|key| self.dedupe.first_of_key(key, number));

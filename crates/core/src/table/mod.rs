@@ -246,7 +246,13 @@ impl Layout {
 /// syntax layer normalises it (local part as typed, NFC; the domain lowercase, in Unicode
 /// form). `None` for a row without a valid address, which is never a duplicate.
 pub fn address_key(input: &str) -> Option<String> {
-    syntax::parse(input)
+    address_key_reusing(input, String::new())
+}
+
+/// [`address_key`] in the memory of `buffer` (its text is replaced), for a caller that makes
+/// one for every row of a list; without a key, the memory is given up.
+pub fn address_key_reusing(input: &str, buffer: String) -> Option<String> {
+    syntax::parse_reusing(input, buffer)
         .ok()
         .map(syntax::Address::into_normalized)
 }
