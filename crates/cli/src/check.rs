@@ -201,12 +201,8 @@ struct Checker {
 }
 
 impl Checker {
-    /// `--syntax-only`: syntax and the lists, of an input that may not be text.
-    fn syntax_only(&self, input: Result<&str, &[u8]>) -> Report {
-        self.syntax_only_reusing(input, Spare::default())
-    }
-
-    /// [`Checker::syntax_only`] in the memory of a report written already.
+    /// `--syntax-only`: syntax and the lists, of an input that may not be text, in the memory
+    /// of a report written already (or of none: `Spare::default()`).
     fn syntax_only_reusing(&self, input: Result<&str, &[u8]>, spare: Spare) -> Report {
         let check = match input.or_else(|bytes| std::str::from_utf8(bytes).map_err(|_| bytes)) {
             Ok(text) => Check::with_memo_reusing(text, &self.lists, &self.memo, spare),
@@ -215,16 +211,19 @@ impl Checker {
         check.syntax_only().finish(&self.policy)
     }
 
-    /// [`Checker::syntax_only`] of every input of a batch, each with its row.
-    fn reports(&self, inputs: &mut Inputs, first: bool) -> Checked {
+    /// [`Checker::syntax_only_reusing`] of every input of a batch, each with its row, in the
+    /// memory of `spares` while there are any.
+    fn reports(&self, inputs: &mut Inputs, first: bool, spares: &mut Vec<Spare>) -> Checked {
         let mut reports = Vec::new();
         each_input(inputs, first, |input, row| {
-            reports.push((row, self.syntax_only(input)));
+            let spare = spares.pop().unwrap_or_default();
+            reports.push((row, self.syntax_only_reusing(input, spare)));
         });
         Checked::Reports(reports)
     }
 
-    /// [`Checker::syntax_only`] of every input of a batch as JSON lines, added to `lines`.
+    /// [`Checker::syntax_only_reusing`] of every input of a batch as JSON lines, added to
+    /// `lines`.
     fn json_lines(&self, inputs: &mut Inputs, first: bool, mut lines: Vec<u8>) -> Checked {
         // Room for the lines at once rather than by doubling, each copying all before it.
         lines.reserve(match inputs {
@@ -1059,8 +1058,9 @@ fn run_syntax_only<W: Write>(
         let (to_check, inputs) = std::sync::mpsc::sync_channel::<Batch<Inputs>>(2 * workers);
         let (checked, reports) = std::sync::mpsc::sync_channel(2 * workers);
         // Checked inputs go back to the reader, which allocated them, as reports go back to
-        // their workers below.
+        // their workers below; and so do the rows of a list, once written.
         let (used, to_free) = std::sync::mpsc::channel::<Inputs>();
+        let (rows_written, rows_to_free) = std::sync::mpsc::channel::<Vec<ListRow>>();
         // Shared by the checking threads only: when they are gone, the reader's next send fails.
         let inputs = Arc::new(Mutex::new(inputs));
         // Written reports go back to the thread that made them: memory freed by the thread
@@ -1071,12 +1071,19 @@ fn run_syntax_only<W: Write>(
             let (give_back, written) = std::sync::mpsc::channel::<Checked>();
             spent.push(give_back);
             scope.spawn(move || {
+                // The memory of reports written, for the next ones (at most a few batches').
+                let mut spares = Vec::new();
                 loop {
-                    // JSON buffers are filled again; reports are only freed here.
+                    // JSON buffers and reports are filled again.
                     let mut lines = Vec::new();
                     while let Ok(back) = written.try_recv() {
-                        if let Checked::Json { lines: back, .. } = back {
-                            lines = back;
+                        match back {
+                            Checked::Json { lines: back, .. } => lines = back,
+                            Checked::Reports(reports) => {
+                                let room = (4 * BATCH).saturating_sub(spares.len());
+                                let reports = reports.into_iter().take(room);
+                                spares.extend(reports.map(|(_, report)| report.into_spare()));
+                            }
                         }
                     }
                     let batch = inputs.lock().unwrap_or_else(PoisonError::into_inner).recv();
@@ -1093,7 +1100,7 @@ fn run_syntax_only<W: Write>(
                         lines.clear();
                         checker.json_lines(&mut items, number == 0, lines)
                     } else {
-                        checker.reports(&mut items, number == 0)
+                        checker.reports(&mut items, number == 0, &mut spares)
                     };
                     let _ = used.send(items);
                     let batch = Batch {
@@ -1133,6 +1140,7 @@ fn run_syntax_only<W: Write>(
                         items.push(item);
                         if items.len() == BATCH || may_wait {
                             while to_free.try_recv().is_ok() {}
+                            while rows_to_free.try_recv().is_ok() {}
                             let full = std::mem::replace(&mut items, Vec::with_capacity(BATCH));
                             send(Inputs::Items(full), may_wait)?;
                         }
@@ -1166,8 +1174,16 @@ fn run_syntax_only<W: Write>(
                     sink.flush()?;
                 }
                 next += 1;
+                let mut items = batch.items;
+                if let Checked::Reports(reports) = &mut items {
+                    let rows = reports
+                        .iter_mut()
+                        .filter_map(|(row, _)| row.take())
+                        .collect();
+                    let _ = rows_written.send(rows);
+                }
                 // A worker that is gone has nothing left to free: the batch is dropped here.
-                let _ = spent[worker].send(batch.items);
+                let _ = spent[worker].send(items);
             }
         }
         // `Closed` only when this thread stopped taking reports, which it did not.
