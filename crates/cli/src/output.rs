@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use clap::ValueEnum;
 
 use crate::list::ListRow;
-use mailvet_core::report::{Report, Skipped, Status};
+use mailvet_core::report::{DnsCheck, Report, Skipped, SmtpCheck, Status};
 use mailvet_core::table;
 use mailvet_core::verdict::{ReasonCode, Verdict};
 
@@ -266,11 +266,30 @@ pub fn json_line(out: &mut Vec<u8>, report: &Report) {
             out.push(b'}');
         }
     }
+    let syntax = &report.checks.syntax;
+    let dns = &report.checks.dns;
+    let smtp = &report.checks.smtp;
+    // The rest of the commonest report of a list checked for syntax only (no suggestion,
+    // syntax passed without a warning, DNS and the mailbox skipped as `syntax_only`), in three
+    // pieces instead of a dozen.
+    if report.suggestion.is_none()
+        && syntax.status == Status::Passed
+        && syntax.warnings.is_empty()
+        && syntax.error.is_none()
+        && both_skipped(dns, smtp, Skipped::SyntaxOnly)
+    {
+        out.extend_from_slice(b"],\"suggestion\":null,\"score\":");
+        json_uint(out, report.score.into());
+        return out.extend_from_slice(
+            b",\"checks\":{\"syntax\":{\"status\":\"passed\",\"warnings\":[]},\
+              \"dns\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"},\
+              \"smtp\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"}}}\n",
+        );
+    }
     out.extend_from_slice(b"],\"suggestion\":");
     json_opt_str(out, report.suggestion.as_deref());
     out.extend_from_slice(b",\"score\":");
     json_uint(out, report.score.into());
-    let syntax = &report.checks.syntax;
     out.extend_from_slice(match syntax.status {
         Status::Passed => b",\"checks\":{\"syntax\":{\"status\":\"passed\",\"warnings\":[",
         Status::Failed => b",\"checks\":{\"syntax\":{\"status\":\"failed\",\"warnings\":[",
@@ -294,33 +313,19 @@ pub fn json_line(out: &mut Vec<u8>, report: &Report) {
         json_str(out, error.message);
         out.push(b'}');
     }
-    let dns = &report.checks.dns;
-    let smtp = &report.checks.smtp;
     // What follows is the same for nearly every report of a list checked for syntax only: one
     // copy of it instead of a dozen.
-    let skipped = |why| (Status::Skipped, Some(why), None);
-    let plain = dns.mx.is_empty() && smtp.evidence.is_none();
-    match (
-        (dns.status, dns.skipped, dns.route),
-        (smtp.status, smtp.skipped),
-    ) {
-        (layer, (Status::Skipped, Some(Skipped::SyntaxOnly)))
-            if plain && layer == skipped(Skipped::SyntaxOnly) =>
-        {
-            return out.extend_from_slice(
-                b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"},\
-                  \"smtp\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"}}}\n",
-            );
-        }
-        (layer, (Status::Skipped, Some(Skipped::NotNeeded)))
-            if plain && layer == skipped(Skipped::NotNeeded) =>
-        {
-            return out.extend_from_slice(
-                b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"not_needed\"},\
-                  \"smtp\":{\"status\":\"skipped\",\"skipped\":\"not_needed\"}}}\n",
-            );
-        }
-        _ => {}
+    if both_skipped(dns, smtp, Skipped::SyntaxOnly) {
+        return out.extend_from_slice(
+            b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"},\
+              \"smtp\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"}}}\n",
+        );
+    }
+    if both_skipped(dns, smtp, Skipped::NotNeeded) {
+        return out.extend_from_slice(
+            b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"not_needed\"},\
+              \"smtp\":{\"status\":\"skipped\",\"skipped\":\"not_needed\"}}}\n",
+        );
     }
     out.extend_from_slice(b"},\"dns\":");
     json_layer(out, dns.status, dns.skipped);
@@ -340,6 +345,14 @@ pub fn json_line(out: &mut Vec<u8>, report: &Report) {
         out.push(b'}');
     }
     out.extend_from_slice(b"}}\n");
+}
+
+/// DNS and the mailbox were both skipped, for `why`, and have nothing else to show.
+fn both_skipped(dns: &DnsCheck, smtp: &SmtpCheck, why: Skipped) -> bool {
+    (dns.status, dns.skipped, dns.route) == (Status::Skipped, Some(why), None)
+        && dns.mx.is_empty()
+        && (smtp.status, smtp.skipped) == (Status::Skipped, Some(why))
+        && smtp.evidence.is_none()
 }
 
 /// `value` by serde, which cannot fail for the core's types (no maps with keys other than
