@@ -204,9 +204,28 @@ impl RowReader {
             Dialect::Lines => None,
         };
         let buffer = &self.buffer[self.start..];
+        // Bytes that may start or end quoting, a field or the row; the others come in runs,
+        // skipped at once.
+        let special = |b: u8| b == b'"' || b == b'\n' || b == b'\r' || Some(b) == delimiter;
         let mut i = self.scanned;
         while i < buffer.len() {
             let byte = buffer[i];
+            if self.quoted && byte != b'"' {
+                // Inside quotes, only a quote matters.
+                i = buffer[i..]
+                    .iter()
+                    .position(|&b| b == b'"')
+                    .map_or(buffer.len(), |n| i + n);
+                continue;
+            }
+            if !self.quoted && !special(byte) {
+                i = buffer[i..]
+                    .iter()
+                    .position(|&b| special(b))
+                    .map_or(buffer.len(), |n| i + n);
+                self.fresh = false;
+                continue;
+            }
             if self.quoted {
                 if byte == b'"' {
                     match buffer.get(i + 1) {
@@ -264,6 +283,15 @@ impl RowReader {
         let mut run = 0;
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
+            if b != b'"' && b != delimiter {
+                // A run of other bytes changes nothing but `fresh`: skipped at once.
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'"' || c == delimiter)
+                    .map_or(bytes.len(), |n| i + n);
+                fresh = false;
+                continue;
+            }
             match b {
                 b'"' if quoted => {
                     field.push_str(&text[run..i]);
