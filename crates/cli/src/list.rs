@@ -165,7 +165,7 @@ impl ListSource {
                 .get(second.layout.column)
                 .map_or("", String::as_str);
             if let Some(found) = table::address_key_reusing(input, std::mem::take(&mut key)) {
-                *counts.entry(hash::of(found.as_bytes())).or_default() += 1;
+                *counts.entry(recurring_key(&found)).or_default() += 1;
                 key = found;
             }
         }
@@ -229,18 +229,15 @@ impl ListSource {
         }
         // Parsed once, for both tables.
         let key = table::address_key(&input);
-        let recurs = match (&self.recurring, &key) {
-            (Some(recurring), Some(key)) => recurring
-                .get(&hash::of(key.as_bytes()))
-                .map_or(0, |n| n - 1),
-            _ => 0,
-        };
+        let counted = key.as_deref().map(recurring_key);
         let duplicate_of = key.and_then(|key| self.dedupe.first_of_key(key, number));
         let (mut repeats, mut reuses) = (0, false);
-        if self.recurring.is_some() {
+        if let Some(recurring) = &self.recurring {
             reuses = duplicate_of.is_some_and(|first| first > self.resumed_at);
-            if duplicate_of.is_none() {
-                repeats = recurs;
+            if duplicate_of.is_none()
+                && let Some(counted) = counted
+            {
+                repeats = recurring.get(&counted).map_or(0, |n| n - 1);
             }
         }
         let row = ListRow {
@@ -271,6 +268,11 @@ impl ListSource {
             }
         }
     }
+}
+
+/// Where [`ListSource::recurring`] counts the address whose [`table::address_key`] is `key`.
+fn recurring_key(key: &str) -> u64 {
+    hash::of(key.as_bytes())
 }
 
 fn read_some(read: &mut impl Read, buffer: &mut [u8]) -> Result<usize, Failure> {

@@ -272,7 +272,7 @@ impl Facts {
         // Zeroed by writing, not allocated zeroed (`vec![[0, 0]; size]`, which is calloc): the
         // fresh pages of a calloc are the kernel's shared zero page until written. A look-up
         // would read them as such, and the insert after it would then fault again to copy
-        // each page, flushing it from every core's TLB by interrupts: a sixth of the CPU time
+        // each page, flushing it from every core's TLB by interrupts: 6 to 12 % of the samples
         // of a `--syntax-only` million went to those interrupts.
         let mut slots = Vec::with_capacity(size);
         slots.resize(size, [0, 0]);

@@ -279,16 +279,13 @@ fn popular_among(
     domain: &str,
     no_mail: bool,
     suffix_is_real: bool,
-    mut candidates: u128,
+    candidates: u128,
 ) -> Option<String> {
     let (name, suffix) = domain.split_once('.')?;
     let suffix_is_one_tld = !suffix.contains('.') || COMMON_SUFFIXES.contains(&suffix);
     let mut best: Option<(Rank, &str)> = None;
     let typed = Counts::of(name.as_bytes());
-    // In order of popularity.
-    while candidates != 0 {
-        let popularity = candidates.trailing_zeros() as usize;
-        candidates &= candidates - 1;
+    for popularity in bits(candidates) {
         let (target, (dot, counts)) = (POPULAR[popularity], &POPULAR_NAMES[popularity]);
         let (t_name, t_suffix) = (&target[..*dot], &target[dot + 1..]);
         let distinctive = t_name.len() >= 5;
@@ -373,11 +370,25 @@ const fn by_length(targets: &[&str], name_only: bool) -> ByLength {
 /// out are those too far in length to be suggested (the tests of both hold the answers equal).
 fn near_in_length(by_length: &ByLength, targets: usize, length: usize, gap: usize) -> u128 {
     if cfg!(target_arch = "wasm32") {
-        return u128::MAX >> (128 - targets);
+        return all(targets);
     }
     (length.saturating_sub(gap)..=length + gap)
         .filter_map(|length| by_length.get(length))
         .fold(0, |all, these| all | these)
+}
+
+/// Every one of `targets` targets, as [`ByLength`] marks them.
+fn all(targets: usize) -> u128 {
+    u128::MAX >> (128 - targets)
+}
+
+/// The targets of `candidates`, lowest bit (most popular) first.
+fn bits(mut candidates: u128) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let first = (candidates != 0).then(|| candidates.trailing_zeros() as usize)?;
+        candidates &= candidates - 1;
+        Some(first)
+    })
 }
 
 /// Rule 3: the domain with its suffix replaced by the nearest common one.
@@ -412,16 +423,14 @@ fn common_suffix_among(domain: &str, no_mail: bool, real: bool, by_length: bool)
     let mut best: Option<(Rank, &str, &str)> = None;
     for &(name, tail) in tails {
         let typed = Counts::of(tail.as_bytes());
-        // Each byte more or less is an edit of at least NEAR. In order of popularity.
-        let mut candidates = if by_length {
+        // Each byte more or less is an edit of at least NEAR.
+        let candidates = if by_length {
             let gap = (max / NEAR) as usize;
             near_in_length(&SUFFIXES_BY_LENGTH, COMMON_SUFFIXES.len(), tail.len(), gap)
         } else {
-            u128::MAX >> (128 - COMMON_SUFFIXES.len())
+            all(COMMON_SUFFIXES.len())
         };
-        while candidates != 0 {
-            let popularity = candidates.trailing_zeros() as usize;
-            candidates &= candidates - 1;
+        for popularity in bits(candidates) {
             let (common, counts) = (COMMON_SUFFIXES[popularity], &SUFFIX_COUNTS[popularity]);
             let Some(cost) = distance_counted((tail, &typed), (common, counts), max) else {
                 continue;
@@ -635,7 +644,7 @@ mod tests {
     /// the same answers as from all of them, for names up to two edits from each popular one.
     #[test]
     fn popular_names_far_in_length_are_rightly_left_out() {
-        let all = u128::MAX >> (128 - POPULAR.len());
+        let all = all(POPULAR.len());
         let mut typed = Vec::new();
         for p in POPULAR {
             let (name, suffix) = p.split_once('.').unwrap();

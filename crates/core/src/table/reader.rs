@@ -210,33 +210,31 @@ impl RowReader {
         let mut i = self.scanned;
         while i < buffer.len() {
             let byte = buffer[i];
-            if self.quoted && byte != b'"' {
-                // Inside quotes, only a quote matters.
-                i = buffer[i..]
-                    .iter()
-                    .position(|&b| b == b'"')
-                    .map_or(buffer.len(), |n| i + n);
-                continue;
-            }
-            if !self.quoted && !special(byte) {
-                i = buffer[i..]
-                    .iter()
-                    .position(|&b| special(b))
-                    .map_or(buffer.len(), |n| i + n);
-                self.fresh = false;
-                continue;
-            }
             if self.quoted {
-                if byte == b'"' {
-                    match buffer.get(i + 1) {
-                        // An escaped quote: both bytes stay inside.
-                        Some(b'"') => i += 1,
-                        Some(_) => self.quoted = false,
-                        None if self.finished => self.quoted = false,
-                        None => break,
-                    }
+                if byte != b'"' {
+                    // Inside quotes, only a quote matters.
+                    i = buffer[i..]
+                        .iter()
+                        .position(|&b| b == b'"')
+                        .map_or(buffer.len(), |n| i + n);
+                    continue;
+                }
+                match buffer.get(i + 1) {
+                    // An escaped quote: both bytes stay inside.
+                    Some(b'"') => i += 1,
+                    Some(_) => self.quoted = false,
+                    None if self.finished => self.quoted = false,
+                    None => break,
                 }
             } else {
+                if !special(byte) {
+                    i = buffer[i..]
+                        .iter()
+                        .position(|&b| special(b))
+                        .map_or(buffer.len(), |n| i + n);
+                    self.fresh = false;
+                    continue;
+                }
                 match byte {
                     b'"' if self.fresh && delimiter.is_some() => self.quoted = true,
                     b'\n' => return Some((i, i + 1)),
