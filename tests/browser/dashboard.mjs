@@ -202,10 +202,16 @@ const tests = {
     const { id } = await startAndFinish(page, "syntax");
     const text = await downloadedBlob(page, page.locator("a.download[data-bucket=all]"));
     assert.equal(csv(text).length - 1, 8, "the header and the 8 rows");
+    // Every API call carries the key, but for the page's first, which goes out before the key is
+    // asked for and is answered 401. Whether this listener, added after the page loaded, sees that
+    // first call is the browser's timing (Firefox often does, Chromium seldom), so it is judged by
+    // its answer; that there is only one such call is the count of 401s below.
     const apiCalls = requests.filter((r) => new URL(r.url()).pathname.startsWith("/v1/"));
-    assert.ok(apiCalls.length >= 3, `${apiCalls.length} API calls`);
-    for (const r of apiCalls) {
-      assert.equal(r.headers().authorization, `Bearer ${secret}`, r.url());
+    const withKey = apiCalls.filter((r) => r.headers().authorization !== undefined);
+    assert.ok(withKey.length >= 3, `${withKey.length} API calls with a key`);
+    for (const r of withKey) assert.equal(r.headers().authorization, `Bearer ${secret}`, r.url());
+    for (const r of apiCalls.filter((r) => r.headers().authorization === undefined)) {
+      assert.equal((await r.response())?.status(), 401, `${r.url()} went out without the key`);
     }
     assert.ok(requests.every((r) => !r.url().includes(secret)), "no URL carries the key");
     assert.ok(!page.url().includes(secret));
