@@ -180,7 +180,7 @@ async fn split(env: &Env, config: &Config, id: &str) -> worker::Result<()> {
         for group in data.chunks(ROWS_PER_INSERT) {
             let mut args = Vec::with_capacity(group.len() * 6);
             for row in group {
-                let input = row.fields.get(shape.column).map_or("", String::as_str);
+                let input = row.cell(shape.column);
                 let key = table::address_key(input);
                 let domain = key
                     .as_deref()

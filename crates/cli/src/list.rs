@@ -160,10 +160,7 @@ impl ListSource {
         let mut key = String::new();
         while let Some(row) = second.next_data_row()? {
             total += 1;
-            let input = row
-                .fields
-                .get(second.layout.column)
-                .map_or("", String::as_str);
+            let input = row.cell(second.layout.column);
             if let Some(found) = table::address_key_reusing(input, std::mem::take(&mut key)) {
                 *counts.entry(recurring_key(&found)).or_default() += 1;
                 key = found;
@@ -210,12 +207,7 @@ impl ListSource {
         let Some(row) = self.next_data_row()? else {
             return Ok(None);
         };
-        let input = row
-            .fields
-            .get(self.layout.column)
-            .cloned()
-            .unwrap_or_default();
-        Ok(Some((input, row)))
+        Ok(Some((row.cell(self.layout.column).to_owned(), row)))
     }
 
     /// The next data row: its address cell and the row.

@@ -280,11 +280,8 @@ pub fn json_line(out: &mut Vec<u8>, report: &Report) {
     {
         out.extend_from_slice(b"],\"suggestion\":null,\"score\":");
         json_uint(out, report.score.into());
-        return out.extend_from_slice(
-            b",\"checks\":{\"syntax\":{\"status\":\"passed\",\"warnings\":[]},\
-              \"dns\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"},\
-              \"smtp\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"}}}\n",
-        );
+        out.extend_from_slice(b",\"checks\":{\"syntax\":{\"status\":\"passed\",\"warnings\":[]");
+        return out.extend_from_slice(SKIPPED_SYNTAX_ONLY);
     }
     out.extend_from_slice(b"],\"suggestion\":");
     json_opt_str(out, report.suggestion.as_deref());
@@ -316,10 +313,7 @@ pub fn json_line(out: &mut Vec<u8>, report: &Report) {
     // What follows is the same for nearly every report of a list checked for syntax only: one
     // copy of it instead of a dozen.
     if both_skipped(dns, smtp, Skipped::SyntaxOnly) {
-        return out.extend_from_slice(
-            b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"},\
-              \"smtp\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"}}}\n",
-        );
+        return out.extend_from_slice(SKIPPED_SYNTAX_ONLY);
     }
     if both_skipped(dns, smtp, Skipped::NotNeeded) {
         return out.extend_from_slice(
@@ -346,6 +340,12 @@ pub fn json_line(out: &mut Vec<u8>, report: &Report) {
     }
     out.extend_from_slice(b"}}\n");
 }
+
+/// The end of a report from the syntax check's closing brace on, when DNS and the mailbox were
+/// both skipped as `syntax_only` ([`both_skipped`]).
+const SKIPPED_SYNTAX_ONLY: &[u8] =
+    b"},\"dns\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"},\
+    \"smtp\":{\"status\":\"skipped\",\"skipped\":\"syntax_only\"}}}\n";
 
 /// DNS and the mailbox were both skipped, for `why`, and have nothing else to show.
 fn both_skipped(dns: &DnsCheck, smtp: &SmtpCheck, why: Skipped) -> bool {

@@ -79,6 +79,14 @@ pub struct Row {
     pub fields: Vec<String>,
 }
 
+impl Row {
+    /// The cell in `column` (the address column of a [`super::Layout`]), empty when the row
+    /// is shorter.
+    pub fn cell(&self, column: usize) -> &str {
+        self.fields.get(column).map_or("", String::as_str)
+    }
+}
+
 /// The push parser. [`RowReader::push`] input in pieces of any size, take rows with
 /// [`RowReader::next_row`] until it gives `None` ("needs more input"), and call
 /// [`RowReader::finish`] at the end of the input for the last row.
